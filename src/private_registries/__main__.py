@@ -1,0 +1,3 @@
+from private_registries.cli import main
+
+raise SystemExit(main())

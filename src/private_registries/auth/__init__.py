@@ -1,0 +1,1 @@
+"""How a registry asks for credentials (challenge) and how we answer it (token)."""

@@ -1,0 +1,194 @@
+"""One registry, one credential: ping `/v2/`, answer its challenge (Basic or Bearer), keep the tokens.
+
+This is the part of the transport that knows the registry protocol; which credential to use is
+decided before (the keychain), and how bytes move after (transport.Transport).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import requests
+
+from private_registries.auth.challenge import Challenge, preferred
+from private_registries.auth.token import Token, fetch_token
+from private_registries.credential import Credential
+from private_registries.errors import RegistryError
+from private_registries.transport import NetworkFailure, Transport
+
+# Renew a token this long before it runs out, so a request never carries one that expires in flight.
+_TOKEN_MARGIN = timedelta(seconds=10)
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """How a credential was checked: `scheme` is basic, bearer, or none (the registry is open)."""
+
+    scheme: str
+    expires_at: datetime | None = None
+
+
+class RegistryClient:
+    def __init__(
+        self,
+        transport: Transport,
+        server: str,
+        api_host: str,
+        credential: Credential | None,
+        *,
+        insecure: bool = False,
+    ) -> None:
+        self.transport = transport
+        self.server = server
+        self.api_host = api_host
+        self.credential = credential
+        self.insecure = insecure
+        self._challenge: Challenge | None = None
+        self._pinged = False
+        self._tokens: dict[tuple[str, ...], Token] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_credential(cls, transport: Transport, credential: Credential) -> RegistryClient:
+        return cls(
+            transport,
+            credential.server,
+            credential.api_host,
+            credential,
+            insecure=credential.registry.insecure,
+        )
+
+    def url(self, path: str) -> str:
+        return self._base() + path
+
+    def ping(self) -> Challenge | None:
+        """The registry's challenge to an anonymous `GET /v2/`, or None if it asks for nothing."""
+        if self._pinged:
+            return self._challenge
+        response = self._send("GET", "/v2/")
+        if response.status_code == 401:
+            challenge = preferred(response.headers.get("WWW-Authenticate"))
+            if challenge is None:
+                raise RegistryError(
+                    self.server,
+                    "GET /v2/ answered 401 with no Basic or Bearer challenge",
+                    kind="protocol",
+                )
+            self._challenge = challenge
+        elif response.status_code != 200:
+            self._raise_unexpected(response, "GET /v2/")
+        self._pinged = True
+        return self._challenge
+
+    def login(self) -> LoginResult:
+        """Check the credential the way `docker login` does; raise RegistryError if it is refused."""
+        challenge = self.ping()
+        if challenge is None:
+            return LoginResult("none")
+        headers = self._authorization(challenge, ())
+        response = self._send("GET", "/v2/", headers=headers)
+        if response.status_code != 200:
+            self._raise_for(response, "GET /v2/")
+        token = self._tokens.get(())
+        return LoginResult(challenge.scheme, token.expires_at if token else None)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        scopes: Sequence[str] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        """An authorized request; `scopes` are what a Bearer token must grant (repository:NAME:pull)."""
+        challenge = self.ping()
+        merged = dict(headers or {})
+        if challenge is not None:
+            merged.update(self._authorization(challenge, tuple(scopes)))
+        return self._send(method, path, headers=merged)
+
+    def _authorization(self, challenge: Challenge, scopes: tuple[str, ...]) -> dict[str, str]:
+        if challenge.scheme == "basic":
+            if self.credential is None:
+                return {}
+            return {"Authorization": f"Basic {self.credential.auth().reveal()}"}
+        with self._lock:
+            token = self._tokens.get(scopes)
+            if token is None or token.expires_at - _TOKEN_MARGIN <= datetime.now(UTC):
+                token = fetch_token(
+                    self.transport,
+                    challenge,
+                    self.credential,
+                    server=self.server,
+                    scopes=scopes,
+                    insecure=self.insecure,
+                )
+                self._tokens[scopes] = token
+        return {"Authorization": f"Bearer {token.value.reveal()}"}
+
+    def _base(self) -> str:
+        try:
+            return self.transport.base_url(self.api_host, insecure=self.insecure)
+        except NetworkFailure as failure:
+            raise _network_error(self.server, failure) from None
+
+    def _send(self, method: str, path: str, headers: Mapping[str, str] | None = None) -> requests.Response:
+        url = self._base() + path
+        try:
+            return self.transport.request(method, url, headers=dict(headers or {}))
+        except NetworkFailure as failure:
+            raise _network_error(self.server, failure) from None
+
+    def _raise_for(self, response: requests.Response, what: str) -> None:
+        if response.status_code == 401:
+            raise RegistryError(
+                self.server,
+                "credential rejected (401 Unauthorized)",
+                kind="rejected",
+                hint="check the username and password (or token) for this registry",
+            )
+        if response.status_code == 403:
+            raise RegistryError(
+                self.server,
+                "credential accepted but access refused (403 Forbidden)",
+                kind="forbidden",
+                hint="the account may lack pull rights on this registry, or be locked",
+            )
+        self._raise_unexpected(response, what)
+
+    def _raise_unexpected(self, response: requests.Response, what: str) -> None:
+        detail = _registry_error(response)
+        if response.status_code == 404 and what == "GET /v2/":
+            raise RegistryError(
+                self.server,
+                "GET /v2/ answered 404: this is not a Docker registry API",
+                kind="protocol",
+                hint="check the server name (Docker Hub is docker.io; GitHub's registry is ghcr.io)",
+            )
+        raise RegistryError(
+            self.server, f"{what} answered {response.status_code}{detail}", kind="protocol"
+        )
+
+
+def _registry_error(response: requests.Response) -> str:
+    """`: CODE message` from the registry's JSON error body, when it sent one."""
+    try:
+        errors = response.json().get("errors") or []
+        first = errors[0]
+        return f": {first.get('code', '')} {first.get('message', '')}".rstrip()[:200]
+    except (ValueError, AttributeError, IndexError, TypeError):
+        return ""
+
+
+def _network_error(server: str, failure: NetworkFailure) -> RegistryError:
+    hints = {
+        "unreachable": "check the server name and that this runner can reach it (firewall, VPN, proxy)",
+        "tls": "if the registry uses a private CA, add it to the system's trust store; for a registry "
+        "that speaks plain HTTP, mark its entry insecure: true",
+        "timeout": "the registry is slow or unreachable; REGISTRIES_TIMEOUT raises the limit (seconds)",
+    }
+    prefix = {"unreachable": "registry unreachable: ", "timeout": "registry timed out: "}.get(failure.kind, "")
+    return RegistryError(server, prefix + failure.reason, kind=failure.kind, hint=hints.get(failure.kind))

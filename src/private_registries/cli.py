@@ -1,0 +1,116 @@
+"""The `registries` command line. Parsing only: each command's module is imported when it runs,
+so `registries --version` and `registries list` never load boto3, docker or PyGithub."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from private_registries import __version__, output
+from private_registries.errors import Failures, RegistriesError
+from private_registries.secret import MASKER
+
+# command -> "module:function" under private_registries.commands
+COMMANDS = {
+    "list": "manage:list_",
+    "add": "manage:add",
+    "remove": "manage:remove",
+    "login": "login:run",
+}
+TYPES = ("auto", "basic", "dockerhub", "ghcr", "ecr", "ecr-public")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="registries",
+        description="Credentials for private container registries: store them, log in, build, hand them on.",
+    )
+    parser.add_argument("--version", action="version", version=f"registries {__version__}")
+
+    store = argparse.ArgumentParser(add_help=False)
+    group = store.add_argument_group("where registries are kept (default: a local file)")
+    group.add_argument("--repo", metavar="OWNER/NAME", help="GitHub Actions secrets of this repository")
+    group.add_argument("--env", dest="environment", metavar="ENVIRONMENT", help="with --repo: of this environment")
+    group.add_argument("--org", metavar="ORG", help="GitHub Actions secrets of this organization")
+    group.add_argument("--store", type=Path, metavar="FILE", help="the local store file to use")
+
+    extra = argparse.ArgumentParser(add_help=False)
+    extra.add_argument(
+        "--registries",
+        action="append",
+        metavar="FILE",
+        help="also use the entries of this YAML or JSON file (may be repeated)",
+    )
+
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    listing = commands.add_parser("list", parents=[store, extra], help="list the registries (SERVER  USERNAME)")
+    listing.add_argument("--json", action="store_true", help="as JSON (never with passwords)")
+
+    add = commands.add_parser("add", parents=[store], help="add (or replace) a registry's credentials")
+    add.add_argument("server", metavar="SERVER", help="host[:port], e.g. registry.example.org")
+    add.add_argument("username", metavar="USERNAME")
+    add.add_argument("password", metavar="PASSWORD", help="the password or token; - reads it from standard input")
+    add.add_argument("--type", choices=TYPES, help="the kind of registry (default: told from the host)")
+    add.add_argument("--aws-region", metavar="REGION", help="ecr: the region, when the host does not say")
+    add.add_argument("--aws-account", metavar="ACCOUNT", help="ecr: the account, when the host does not say")
+    add.add_argument("--aws-role-to-assume", metavar="ARN", help="ecr: a role to assume with the job's OIDC token")
+    add.add_argument("--insecure", action="store_true", help="allow plain HTTP to this registry")
+
+    remove = commands.add_parser("remove", parents=[store], help="forget a registry")
+    remove.add_argument("server", metavar="SERVER")
+
+    login = commands.add_parser(
+        "login", parents=[store, extra], help="check every credential and write them to docker's config.json"
+    )
+    login.add_argument(
+        "--docker-config",
+        metavar="DIR",
+        help="the folder of config.json (default: $DOCKER_CONFIG, else ~/.docker)",
+    )
+    return parser
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    argv = list(argv)
+    # `registries` alone, or with list's options only, is `registries list` (as `convox registries`).
+    if not argv or (argv[0].startswith("-") and argv[0] not in {"-h", "--help", "--version"}):
+        argv.insert(0, "list")
+    return build_parser().parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    env = dict(os.environ if env is None else env)
+    try:
+        args = parse(sys.argv[1:] if argv is None else argv)
+        module_name, function_name = COMMANDS[args.command].split(":")
+        module = importlib.import_module(f"private_registries.commands.{module_name}")
+        exit_code: int = getattr(module, function_name)(args, env)
+        return exit_code
+    except Failures as failures:
+        return failures.exit_code  # each failure was reported where it happened
+    except RegistriesError as error:
+        report(error)
+        return error.exit_code
+    except KeyboardInterrupt:
+        output.echo("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 141
+    except Exception as exc:  # noqa: BLE001 - the one place that turns any error into a message
+        output.error(
+            f"internal error ({type(exc).__name__}): {MASKER.redact(str(exc))[:500]}\n"
+            "  this is a bug in private-registries; please report it with the command you ran"
+        )
+        return 70
+
+
+def report(error: RegistriesError) -> None:
+    message = error.message
+    if error.hint:
+        message += "\n  " + error.hint.replace("\n", "\n  ")
+    output.error(message)

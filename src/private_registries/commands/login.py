@@ -1,0 +1,89 @@
+"""`registries login`: resolve every registry, check each credential like `docker login`, all at
+once, and merge the good ones into docker's config.json."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from private_registries import dockerconfig, output
+from private_registries.auth.client import LoginResult, RegistryClient
+from private_registries.commands.common import registries
+from private_registries.config import Registry
+from private_registries.credential import Credential
+from private_registries.errors import Failures, InputError, RegistriesError
+from private_registries.keychain import Context, resolve_all
+from private_registries.transport import Transport, TransportOptions
+
+MAX_PARALLEL = 64
+
+
+@dataclass(frozen=True)
+class LoggedIn:
+    credential: Credential
+    result: LoginResult
+
+
+def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    held = registries(args, env, with_passwords=True)
+    if not held:
+        raise InputError(
+            "no registries to log in to",
+            hint="add one: registries add SERVER USERNAME PASSWORD (or pass --registries FILE)",
+        )
+    directory = Path(args.docker_config) if args.docker_config else dockerconfig.default_dir(env)
+    transport = Transport(TransportOptions.from_env(env))
+    logged_in, failures = login(held, Context(env=env, transport=transport))
+    if logged_in:
+        report = dockerconfig.merge(directory, [item.credential for item in logged_in])
+        show(logged_in)
+        for key, helper in report.shadowed.items():
+            output.warn(
+                f"{report.path}: {helper} wins over auths for {key}, so docker will not use this login; "
+                f"use --docker-config with another folder"
+            )
+        output.echo(f"Login Succeeded: {len(logged_in)} of {len(held)} registries written to {report.path}")
+    for failure in failures:
+        output.error(failure.message + (f"\n  {failure.hint}" if failure.hint else ""))
+    if failures:
+        raise Failures(failures)
+    return 0
+
+
+def login(
+    held: Sequence[Registry], context: Context
+) -> tuple[list[LoggedIn], list[RegistriesError]]:
+    """Resolve and check every registry concurrently; the good ones and the failures, in order."""
+    outcomes = resolve_all(held, context)
+
+    def check(outcome: Credential | RegistriesError) -> LoggedIn | RegistriesError:
+        if isinstance(outcome, RegistriesError):
+            return outcome
+        try:
+            result = RegistryClient.for_credential(context.transport, outcome).login()
+        except RegistriesError as error:
+            return error
+        return LoggedIn(outcome, result)
+
+    workers = max(1, min(MAX_PARALLEL, len(outcomes)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(check, outcomes))
+    logged_in = [r for r in results if isinstance(r, LoggedIn)]
+    failures = [r for r in results if isinstance(r, RegistriesError)]
+    for item in logged_in:
+        if item.result.scheme == "none":
+            output.warn(f"{item.credential.server}: the registry asks for no credentials; stored them anyway")
+    return logged_in, failures
+
+
+def show(logged_in: Sequence[LoggedIn]) -> None:
+    output.table(
+        ["SERVER", "USERNAME", "TYPE", "EXPIRES"],
+        [
+            [i.credential.server, i.credential.username, str(i.credential.registry.type), i.credential.expires_text()]
+            for i in logged_in
+        ],
+    )

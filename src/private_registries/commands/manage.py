@@ -1,0 +1,53 @@
+"""`registries add | remove | list`: the store, as `convox registries` shows it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping
+
+from private_registries import output
+from private_registries.commands.common import registries, step, store
+from private_registries.config import make_registry
+from private_registries.errors import InputError
+from private_registries.hosts import parse_server
+
+
+def add(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    password = args.password
+    if password == "-":
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise InputError("no password on standard input", hint="pipe it in: printf %s \"$TOKEN\" | registries add ...")
+    registry = make_registry(
+        args.server,
+        args.username,
+        password,
+        where="registries add",
+        type=args.type,
+        aws_region=args.aws_region,
+        aws_account=args.aws_account,
+        aws_role_to_assume=args.aws_role_to_assume,
+        insecure=args.insecure,
+    )
+    target = store(args, env)
+    with step("Adding registry"):
+        target.add(registry)
+    return 0
+
+
+def remove(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    server = parse_server(args.server, "registries remove")
+    target = store(args, env)
+    with step("Removing registry"):
+        target.remove(server)
+    return 0
+
+
+def list_(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    held = registries(args, env, with_passwords=False)
+    if args.json:
+        output.print_json([registry.public() for registry in held])
+    else:
+        output.table(["SERVER", "USERNAME"], [[r.server, r.username or ""] for r in held])
+    return 0

@@ -1,0 +1,245 @@
+"""The registry record, and its parsing from every source (store, `--registries FILE`, action inputs).
+
+One entry has the same shape everywhere (see the README):
+
+    - server: registry.example.org
+      username: bob
+      password: hunter2            # or password-env: NAME
+      type: auto                   # auto | basic | dockerhub | ghcr | ecr | ecr-public
+      aws-region / aws-account / aws-role-to-assume   (ecr)
+      insecure: false              # allow plain HTTP to a registry that is not on loopback
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from private_registries.errors import InputError
+from private_registries.hosts import RegistryType, detect_type, parse_ecr, parse_server
+from private_registries.secret import Secret
+
+FIELDS = (
+    "server",
+    "username",
+    "password",
+    "password-env",
+    "type",
+    "aws-region",
+    "aws-account",
+    "aws-role-to-assume",
+    "insecure",
+)
+# Types whose password comes from a token exchange, so an entry may leave it out.
+EXCHANGED = frozenset({RegistryType.ECR, RegistryType.ECR_PUBLIC, RegistryType.GHCR})
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ACCOUNT = re.compile(r"^[0-9]{12}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$")
+
+
+@dataclass(frozen=True)
+class Registry:
+    server: str
+    username: str | None
+    password: Secret | None
+    type: RegistryType
+    password_env: str | None = None
+    aws_region: str | None = None
+    aws_account: str | None = None
+    aws_role_to_assume: str | None = None
+    insecure: bool = False
+    source: str = ""
+
+    def public(self) -> dict[str, str]:
+        """What may be shown: never the password."""
+        return {"server": self.server, "username": self.username or "", "type": str(self.type)}
+
+    def to_entry(self) -> dict[str, Any]:
+        """The stored form (with the password: for the 0600 store and for sealed GitHub secrets only)."""
+        entry: dict[str, Any] = {"server": self.server, "username": self.username}
+        if self.password_env:
+            entry["password-env"] = self.password_env
+        elif self.password is not None:
+            entry["password"] = self.password.reveal()
+        if self.type != detect_type(self.server):
+            entry["type"] = str(self.type)
+        for key, value in (
+            ("aws-region", self.aws_region),
+            ("aws-account", self.aws_account),
+            ("aws-role-to-assume", self.aws_role_to_assume),
+        ):
+            if value:
+                entry[key] = value
+        if self.insecure:
+            entry["insecure"] = True
+        return {k: v for k, v in entry.items() if v is not None}
+
+
+def parse_entry(data: object, where: str, env: Mapping[str, str]) -> Registry:
+    """Validate one entry. `where` names it in errors ("registries.yml: entry 2")."""
+    if not isinstance(data, Mapping):
+        raise InputError(
+            f"{where}: expected a mapping with server, username and password, got {_kind(data)}",
+            hint="an entry looks like:\n  - server: registry.example.org\n    username: bob\n"
+            "    password-env: REGISTRY_PASSWORD",
+        )
+    unknown = [str(key) for key in data if key not in FIELDS]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0].replace("_", "-").lower(), FIELDS, n=1)
+        raise InputError(
+            f"{where}: unknown key {unknown[0]!r}",
+            hint=f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(FIELDS)}",
+        )
+    server = parse_server(_text(data, "server", where, required=True) or "", where)
+    where = f"{where} ({server})"
+    kind = _parse_type(data.get("type"), server, where)
+    username = _text(data, "username", where, required=kind not in EXCHANGED)
+    password, password_env = _password(data, where, env, required=kind not in EXCHANGED)
+    registry = Registry(
+        server=server,
+        username=username,
+        password=password,
+        type=kind,
+        password_env=password_env,
+        aws_region=_text(data, "aws-region", where),
+        aws_account=_text(data, "aws-account", where),
+        aws_role_to_assume=_text(data, "aws-role-to-assume", where),
+        insecure=_flag(data, "insecure", where),
+        source=where,
+    )
+    _check_aws(registry, where)
+    return registry
+
+
+def parse_entries(data: object, where: str, env: Mapping[str, str]) -> list[Registry]:
+    """A list of entries (a single mapping is taken as a list of one)."""
+    if data is None:
+        return []
+    if isinstance(data, Mapping):
+        data = [data]
+    if not isinstance(data, list):
+        raise InputError(f"{where}: expected a list of registry entries, got {_kind(data)}")
+    return [parse_entry(item, f"{where}: entry {index}", env) for index, item in enumerate(data, 1)]
+
+
+def make_registry(
+    server: str,
+    username: str | None,
+    password: str | None,
+    *,
+    where: str,
+    type: str | None = None,
+    **extra: Any,
+) -> Registry:
+    """A registry from command-line arguments, validated like any entry."""
+    entry: dict[str, Any] = {"server": server, "username": username, "password": password, "type": type}
+    entry.update({key.replace("_", "-"): value for key, value in extra.items()})
+    return parse_entry({k: v for k, v in entry.items() if v not in (None, "", False)}, where, {})
+
+
+def merge(*sources: Iterable[Registry]) -> list[Registry]:
+    """Registries by server, later sources winning; order of first appearance is kept."""
+    merged: dict[str, Registry] = {}
+    for source in sources:
+        for registry in source:
+            merged[registry.server] = registry
+    return list(merged.values())
+
+
+def with_password(registry: Registry, password: str) -> Registry:
+    return replace(registry, password=Secret(password), password_env=None)
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "nothing"
+    return {str: "a string", int: "a number", float: "a number", bool: "a boolean", list: "a list"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _text(data: Mapping[str, Any], key: str, where: str, *, required: bool = False) -> str | None:
+    value = data.get(key)
+    if value is None or value == "":
+        if required:
+            raise InputError(f"{where}: {key} is required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InputError(f"{where}: {key} must be a string, got {_kind(value)}")
+    return str(value).strip()
+
+
+def _flag(data: Mapping[str, Any], key: str, where: str) -> bool:
+    value = data.get(key, False)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in {"true", "false"}:
+        return value.lower() == "true"
+    raise InputError(f"{where}: {key} must be true or false, got {value!r}")
+
+
+def _parse_type(value: object, server: str, where: str) -> RegistryType:
+    if value is None or value == "" or value == "auto":
+        return detect_type(server)
+    try:
+        return RegistryType(str(value).lower())
+    except ValueError:
+        names = ", ".join(t.value for t in RegistryType)
+        raise InputError(f"{where}: unknown type {value!r}", hint=f"use one of: {names}") from None
+
+
+def _password(
+    data: Mapping[str, Any], where: str, env: Mapping[str, str], *, required: bool
+) -> tuple[Secret | None, str | None]:
+    has_password = data.get("password") not in (None, "")
+    has_env = data.get("password-env") not in (None, "")
+    if has_password and has_env:
+        raise InputError(
+            f"{where}: has both password and password-env",
+            hint="keep one: password-env names an environment variable that holds the password",
+        )
+    if has_env:
+        name = _text(data, "password-env", where) or ""
+        if not _ENV_NAME.match(name):
+            raise InputError(f"{where}: password-env {name!r} is not an environment variable name")
+        value = env.get(name)
+        if not value:
+            raise InputError(
+                f"{where}: password-env names {name}, which is not set",
+                hint=f"set it for this step, e.g.\n  env:\n    {name}: ${{{{ secrets.{name} }}}}",
+            )
+        return Secret(value), name
+    if has_password:
+        value = data["password"]
+        if not isinstance(value, str):
+            # A password YAML read as a number or a boolean has lost its original spelling.
+            raise InputError(f"{where}: password must be a string", hint="quote it in YAML: password: \"...\"")
+        return Secret(value), None
+    if required:
+        raise InputError(
+            f"{where}: needs a password or a password-env",
+            hint="add password-env: NAME and set NAME in the step's env from a secret",
+        )
+    return None, None
+
+
+def _check_aws(registry: Registry, where: str) -> None:
+    if registry.aws_account and not _ACCOUNT.match(registry.aws_account):
+        raise InputError(f"{where}: aws-account must be 12 digits, got {registry.aws_account!r}")
+    if registry.aws_region and not _REGION.match(registry.aws_region):
+        raise InputError(f"{where}: aws-region {registry.aws_region!r} is not an AWS region name")
+    if registry.aws_role_to_assume and not _ROLE_ARN.match(registry.aws_role_to_assume):
+        raise InputError(
+            f"{where}: aws-role-to-assume must be an IAM role ARN",
+            hint="e.g. arn:aws:iam::123456789012:role/ecr-pull",
+        )
+    if registry.type == RegistryType.ECR and not parse_ecr(registry.server):
+        if not (registry.aws_region and registry.aws_account):
+            raise InputError(
+                f"{where}: cannot tell the AWS account and region of this ECR host",
+                hint="add aws-account: \"123456789012\" and aws-region: us-east-1 to the entry",
+            )

@@ -1,0 +1,121 @@
+"""Docker's config.json: merge credentials in (or take them out) without losing anything else.
+
+Every other key and entry is kept; the file is replaced atomically, mode 0600, under a lock so
+that two logins at once both land. A file we cannot parse is reported and left alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from private_registries.credential import Credential
+from private_registries.errors import DockerConfigError
+from private_registries.fsutil import atomic_write, ensure_private_dir, locked
+
+CONFIG_FILE = "config.json"
+
+
+def default_dir(env: Mapping[str, str]) -> Path:
+    if env.get("DOCKER_CONFIG"):
+        return Path(env["DOCKER_CONFIG"])
+    return Path(env.get("HOME") or os.path.expanduser("~")) / ".docker"
+
+
+def auth_entry(credential: Credential) -> dict[str, str]:
+    entry = {"auth": credential.auth().reveal()}
+    if credential.identity_token:
+        entry["identitytoken"] = credential.identity_token.reveal()
+    return entry
+
+
+@dataclass
+class MergeReport:
+    path: Path
+    written: list[str] = field(default_factory=list)
+    # Keys whose credHelpers/credsStore win over `auths`: docker will not see what we wrote there.
+    shadowed: dict[str, str] = field(default_factory=dict)
+
+
+def merge(directory: Path, credentials: Iterable[Credential]) -> MergeReport:
+    path = directory / CONFIG_FILE
+    report = MergeReport(path)
+    credentials = list(credentials)
+    try:
+        ensure_private_dir(directory)
+        with locked(path):
+            config = read(path)
+            auths = _auths(config, path)
+            for credential in credentials:
+                auths[credential.config_key] = auth_entry(credential)
+                report.written.append(credential.config_key)
+                helper = _helper_for(config, credential.config_key)
+                if helper:
+                    report.shadowed[credential.config_key] = helper
+            _write(path, config)
+    except OSError as exc:
+        raise DockerConfigError(f"cannot write {path}: {exc.strerror}") from None
+    return report
+
+
+def remove(directory: Path, keys: Iterable[str]) -> list[str]:
+    """Take these keys out of `auths`; returns the ones that were there. A missing file is fine."""
+    path = directory / CONFIG_FILE
+    if not path.exists():
+        return []
+    try:
+        with locked(path):
+            config = read(path)
+            auths = _auths(config, path)
+            removed = [key for key in keys if auths.pop(key, None) is not None]
+            if removed:
+                _write(path, config)
+    except OSError as exc:
+        raise DockerConfigError(f"cannot write {path}: {exc.strerror}") from None
+    return removed
+
+
+def read(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise DockerConfigError(f"cannot read {path}: {exc.strerror}") from None
+    if not raw.strip():
+        return {}
+    try:
+        config = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        where = f" (line {exc.lineno} column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise DockerConfigError(
+            f"{path} is not valid JSON{where}; it was left as it is",
+            hint="fix it, or point --docker-config (or DOCKER_CONFIG) at another folder",
+        ) from None
+    if not isinstance(config, dict):
+        raise DockerConfigError(f"{path} is not a JSON object; it was left as it is")
+    return config
+
+
+def _auths(config: dict[str, Any], path: Path) -> dict[str, Any]:
+    auths = config.setdefault("auths", {})
+    if not isinstance(auths, dict):
+        raise DockerConfigError(f"{path}: \"auths\" is not an object; the file was left as it is")
+    return auths
+
+
+def _helper_for(config: Mapping[str, Any], key: str) -> str | None:
+    helpers = config.get("credHelpers")
+    if isinstance(helpers, dict) and helpers.get(key):
+        return f"credHelpers ({helpers[key]})"
+    if config.get("credsStore"):
+        return f"credsStore ({config['credsStore']})"
+    return None
+
+
+def _write(path: Path, config: Mapping[str, Any]) -> None:
+    atomic_write(path, (json.dumps(config, indent="\t") + "\n").encode(), mode=0o600)

@@ -1,0 +1,144 @@
+"""Registry host names: validation, Docker Hub's aliases, and which kind of registry a host is.
+
+A server is `host[:port]`: no scheme, no path, lower case (Convox's rules). Docker Hub answers to
+several names; they all become `docker.io`, and config.json knows it only as DOCKER_HUB_CONFIG_KEY.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from private_registries.errors import InputError
+
+DOCKER_HUB = "docker.io"
+DOCKER_HUB_API = "registry-1.docker.io"
+# The daemon and the CLI look Docker Hub up under exactly this key, with no fallback.
+DOCKER_HUB_CONFIG_KEY = "https://index.docker.io/v1/"
+DOCKER_HUB_ALIASES = frozenset(
+    {DOCKER_HUB, "index.docker.io", DOCKER_HUB_API, "registry.hub.docker.com", "hub.docker.com"}
+)
+GHCR = "ghcr.io"
+ECR_PUBLIC = "public.ecr.aws"
+
+_HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:[0-9]+)?$")
+_IPV6 = re.compile(r"^\[([0-9a-f:.]+)\](:[0-9]+)?$")
+
+# Private ECR: <account>.dkr.ecr[-fips].<region>.<partition domain>, and the dual-stack
+# <account>.dkr-ecr[-fips].<region>.on.aws. The ISO partitions are the ones other tools miss.
+_ECR = re.compile(
+    r"^(?P<account>[0-9]{12})\.dkr[.-]ecr(?P<fips>-fips)?\.(?P<region>[a-z0-9-]+)\."
+    r"(?P<domain>amazonaws\.com|amazonaws\.com\.cn|amazonaws\.eu|on\.aws|on\.amazonwebservices\.com\.cn"
+    r"|c2s\.ic\.gov|sc2s\.sgov\.gov|cloud\.adc-e\.uk|csp\.hci\.ic\.gov)$"
+)
+
+
+class RegistryType(StrEnum):
+    AUTO = "auto"
+    BASIC = "basic"
+    DOCKERHUB = "dockerhub"
+    GHCR = "ghcr"
+    ECR = "ecr"
+    ECR_PUBLIC = "ecr-public"
+
+
+def parse_server(text: str, where: str) -> str:
+    """Validate a server name and return its canonical form; `where` names the source in errors."""
+    server = text.strip()
+    if not server:
+        raise InputError(f"{where}: server is empty", hint="write the registry's host, e.g. registry.example.org")
+    bare = server.removeprefix("https://").removeprefix("http://").rstrip("/")
+    # docker login writes Docker Hub as https://index.docker.io/v1/: accept it as users copy it.
+    if bare.lower() in {"index.docker.io/v1", "registry-1.docker.io/v2"}:
+        return DOCKER_HUB
+    if "://" in server:
+        raise InputError(
+            f"{where}: server {server!r} has a scheme",
+            hint=f"write the host alone: {_suggest(server)}",
+        )
+    if "/" in server:
+        raise InputError(
+            f"{where}: server {server!r} has a path",
+            hint=f"write the host alone (credentials apply to the whole registry): {_suggest(server)}",
+        )
+    if server != server.lower():
+        raise InputError(f"{where}: server {server!r} must be lowercase", hint=f"write {server.lower()!r}")
+    if not (_HOSTNAME.match(server) or _valid_ipv6(server)):
+        raise InputError(
+            f"{where}: server {server!r} is not a valid hostname[:port]",
+            hint="use letters, digits, dots and dashes, optionally with :PORT, e.g. registry.example.org:5000",
+        )
+    if server in DOCKER_HUB_ALIASES:
+        return DOCKER_HUB
+    return server
+
+
+def _suggest(server: str) -> str:
+    host = server.split("://", 1)[-1].split("/", 1)[0].lower()
+    return repr(DOCKER_HUB if host in DOCKER_HUB_ALIASES else host)
+
+
+def _valid_ipv6(server: str) -> bool:
+    match = _IPV6.match(server)
+    if not match:
+        return False
+    try:
+        ipaddress.IPv6Address(match.group(1))
+    except ValueError:
+        return False
+    return True
+
+
+def hostname(server: str) -> str:
+    """The host without its port."""
+    if server.startswith("["):
+        return server[1 : server.index("]")]
+    return server.rsplit(":", 1)[0] if ":" in server else server
+
+
+def is_loopback(server: str) -> bool:
+    host = hostname(server)
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class EcrHost:
+    account: str
+    region: str
+    fips: bool
+
+
+def parse_ecr(server: str) -> EcrHost | None:
+    match = _ECR.match(server)
+    if not match:
+        return None
+    return EcrHost(match["account"], match["region"], bool(match["fips"]))
+
+
+def detect_type(server: str) -> RegistryType:
+    if server == DOCKER_HUB:
+        return RegistryType.DOCKERHUB
+    if server == GHCR:
+        return RegistryType.GHCR
+    if server == ECR_PUBLIC:
+        return RegistryType.ECR_PUBLIC
+    if parse_ecr(server):
+        return RegistryType.ECR
+    return RegistryType.BASIC
+
+
+def config_key(server: str) -> str:
+    """The key docker's config.json (and X-Registry-Config) uses for this server."""
+    return DOCKER_HUB_CONFIG_KEY if server == DOCKER_HUB else server
+
+
+def api_host(server: str) -> str:
+    """Where the registry API answers (Docker Hub's API is not on docker.io)."""
+    return DOCKER_HUB_API if server == DOCKER_HUB else server

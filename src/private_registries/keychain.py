@@ -1,0 +1,67 @@
+"""The keychain: turns each registry entry into a credential, the way its type says.
+
+Static entries (basic, dockerhub) are used as they are; GHCR takes the GitHub token; ECR exchanges
+AWS credentials. Each type's module is imported only when an entry of that type is present (boto3
+is slow to import), and each gets all its entries at once, so it can batch (one ECR call per region).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Protocol
+
+from private_registries.config import Registry
+from private_registries.credential import Credential
+from private_registries.errors import RegistriesError
+from private_registries.hosts import RegistryType
+from private_registries.secret import Secret
+from private_registries.transport import Transport
+
+Outcome = Credential | RegistriesError
+
+_MODULES = {
+    RegistryType.BASIC: "basic",
+    RegistryType.DOCKERHUB: "basic",
+    RegistryType.GHCR: "ghcr",
+    RegistryType.ECR: "ecr",
+    RegistryType.ECR_PUBLIC: "ecr",
+}
+
+
+@dataclass(frozen=True)
+class Context:
+    """What resolvers may use: the environment (explicit, never os.environ), HTTP, the GitHub token."""
+
+    env: Mapping[str, str]
+    transport: Transport
+    github_token: Secret | None = None
+
+
+class Resolver(Protocol):
+    def __call__(self, registries: Sequence[Registry], context: Context) -> list[Outcome]: ...
+
+
+def resolve_all(registries: Sequence[Registry], context: Context) -> list[Outcome]:
+    """A credential (or the reason there is none) for each registry, in the same order."""
+    groups: dict[str, list[int]] = {}
+    for index, registry in enumerate(registries):
+        groups.setdefault(_MODULES[registry.type], []).append(index)
+    outcomes: list[Outcome | None] = [None] * len(registries)
+
+    def run(module_name: str, indexes: list[int]) -> None:
+        module = importlib.import_module(f"private_registries.registries.{module_name}")
+        resolver: Resolver = module.resolve
+        for index, outcome in zip(indexes, resolver([registries[i] for i in indexes], context), strict=True):
+            outcomes[index] = outcome
+
+    if len(groups) == 1:
+        [(name, indexes)] = groups.items()
+        run(name, indexes)
+    elif groups:
+        with ThreadPoolExecutor(max_workers=len(groups)) as pool:
+            for future in [pool.submit(run, name, indexes) for name, indexes in groups.items()]:
+                future.result()
+    return [outcome for outcome in outcomes if outcome is not None]

@@ -1,0 +1,55 @@
+"""Everything the command prints goes through here, so that it is masked first.
+
+In a GitHub workflow (GITHUB_ACTIONS=true) warnings and errors become annotations.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from private_registries.secret import MASKER
+
+
+def in_github_actions() -> bool:
+    return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+def echo(text: str = "", *, end: str = "\n", file: TextIO | None = None) -> None:
+    stream = file or sys.stdout
+    stream.write(MASKER.redact(text) + end)
+    stream.flush()
+
+
+def warn(message: str) -> None:
+    _annotate("warning", message)
+
+
+def error(message: str) -> None:
+    _annotate("error", message)
+
+
+def _annotate(level: str, message: str) -> None:
+    message = MASKER.redact(message)
+    if in_github_actions():
+        from private_registries import gha
+
+        gha.annotate(level, message)
+    else:
+        echo(f"{level}: {message}", file=sys.stderr)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Columns padded as `convox registries` pads them (two spaces between)."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+    for line in [headers, *rows]:
+        echo("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+
+
+def print_json(data: Any) -> None:
+    echo(json.dumps(data, indent=2))

@@ -1,0 +1,1 @@
+"""One module per kind of registry; each has `resolve(registries, context) -> [Credential | error]`."""

@@ -1,0 +1,83 @@
+"""Reading registry entries from files and action inputs (YAML or JSON), with errors that say where."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import yaml
+
+from private_registries.config import Registry, parse_entries, parse_entry
+from private_registries.errors import InputError
+
+SECRET_PREFIX = "REGISTRY_"
+
+
+def slug(server: str) -> str:
+    """The secret-name form of a server: upper case, every run of other characters than A-Z0-9 → `_`."""
+    return re.sub(r"[^A-Z0-9]+", "_", server.upper())
+
+
+def secret_name(server: str) -> str:
+    return SECRET_PREFIX + slug(server)
+
+
+def load_document(text: str, where: str) -> object:
+    """Parse YAML (and so JSON). The error names the line and column, never the content."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        at = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        raise InputError(f"{where}: not valid YAML or JSON{at}: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{where}: not valid YAML or JSON ({type(exc).__name__})") from None
+
+
+def from_file(path: Path, env: Mapping[str, str]) -> list[Registry]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"registries file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+        raise InputError(f"cannot read registries file {path}: {reason}") from None
+    return parse_entries(load_document(text, str(path)), str(path), env)
+
+
+def from_text(text: str, where: str, env: Mapping[str, str]) -> list[Registry]:
+    if not text.strip():
+        return []
+    return parse_entries(load_document(text, where), where, env)
+
+
+def from_secrets(text: str, where: str, env: Mapping[str, str]) -> list[Registry]:
+    """The `REGISTRY_*` entries of `${{ toJSON(secrets) }}`; every other secret is ignored."""
+    if not text.strip():
+        return []
+    try:
+        secrets = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{where}: not valid JSON (line {exc.lineno} column {exc.colno})",
+            hint="pass the whole secrets context:\n  with:\n    secrets: ${{ toJSON(secrets) }}",
+        ) from None
+    if not isinstance(secrets, dict):
+        raise InputError(f"{where}: expected a JSON object of secrets")
+    registries = []
+    for name in sorted(secrets):
+        if not name.startswith(SECRET_PREFIX):
+            continue
+        value = secrets[name]
+        try:
+            entry = json.loads(value) if isinstance(value, str) else value
+        except json.JSONDecodeError:
+            raise InputError(
+                f"{where}: secret {name} is not a JSON registry entry",
+                hint='its value should be {"server": ..., "username": ..., "password": ...}; '
+                "set it again with: registries add --repo OWNER/NAME SERVER USERNAME -",
+            ) from None
+        registries.append(parse_entry(entry, f"{where}: secret {name}", env))
+    return registries

@@ -1,0 +1,128 @@
+"""HTTP for every network call: timeouts, bounded retries with backoff, and the choice of scheme.
+
+Retries cover connection errors, resets, 429 and 5xx (honouring Retry-After); never 401 or 403,
+which a retry cannot mend. Failures become `NetworkFailure` with a plain reason, never a URL with
+credentials or a traceback.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from private_registries.hosts import is_loopback
+
+USER_AGENT = "private-registries"
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class TransportOptions:
+    connect_timeout: float = 5.0
+    read_timeout: float = 20.0
+    retries: int = 3
+    backoff: float = 0.3
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> TransportOptions:
+        """`REGISTRIES_TIMEOUT` (seconds, read) and `REGISTRIES_RETRIES` tune these for slow networks."""
+        defaults = cls()
+        timeout = float(env.get("REGISTRIES_TIMEOUT") or defaults.read_timeout)
+        return cls(
+            connect_timeout=min(defaults.connect_timeout, timeout),
+            read_timeout=timeout,
+            retries=int(env.get("REGISTRIES_RETRIES") or defaults.retries),
+        )
+
+
+class NetworkFailure(Exception):
+    """A request that failed for good. `kind` is one of: unreachable, tls, timeout, http."""
+
+    def __init__(self, kind: str, reason: str, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+        self.status = status
+
+
+class Transport:
+    def __init__(self, options: TransportOptions | None = None, pool_size: int = 64) -> None:
+        self.options = options or TransportOptions()
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.session.trust_env = True
+        retry = Retry(
+            total=self.options.retries,
+            connect=self.options.retries,
+            read=self.options.retries,
+            status=self.options.retries,
+            other=0,  # a TLS failure will not mend on retry
+            backoff_factor=self.options.backoff,
+            status_forcelist=RETRY_STATUSES,
+            allowed_methods=None,  # every method: registry calls and token fetches are idempotent
+            respect_retry_after_header=True,
+            raise_on_status=False,
+        )
+        adapter = HTTPAdapter(max_retries=retry, pool_connections=pool_size, pool_maxsize=pool_size)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        self._schemes: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", (self.options.connect_timeout, self.options.read_timeout))
+        kwargs.setdefault("allow_redirects", True)
+        try:
+            return self.session.request(method, url, **kwargs)
+        except requests.exceptions.SSLError as exc:
+            raise NetworkFailure("tls", f"TLS failed: {_root_reason(exc)}") from None
+        except requests.exceptions.Timeout:
+            raise NetworkFailure("timeout", f"no answer within {self.options.read_timeout:g} s") from None
+        except requests.exceptions.RetryError as exc:
+            raise NetworkFailure("http", f"still failing after {self.options.retries} retries: {_root_reason(exc)}") from None
+        except requests.exceptions.ConnectionError as exc:
+            raise NetworkFailure("unreachable", _root_reason(exc)) from None
+        except requests.exceptions.RequestException as exc:
+            raise NetworkFailure("unreachable", type(exc).__name__) from None
+
+    def base_url(self, host: str, *, insecure: bool = False) -> str:
+        """`https://host`, or `http://host` for a loopback or insecure registry that does not speak TLS.
+
+        Like the daemon: HTTPS first; plain HTTP only where the user allowed it (loopback counts).
+        """
+        with self._lock:
+            known = self._schemes.get(host)
+        if known:
+            return f"{known}://{host}"
+        scheme = "https"
+        if insecure or is_loopback(host):
+            try:
+                self.request("GET", f"https://{host}/v2/", allow_redirects=False)
+            except NetworkFailure as failure:
+                if failure.kind not in {"tls", "unreachable"}:
+                    raise
+                scheme = "http"
+        with self._lock:
+            self._schemes[host] = scheme
+        return f"{scheme}://{host}"
+
+
+def _root_reason(exc: BaseException) -> str:
+    """The innermost cause's message, which says what really happened (refused, reset, bad cert)."""
+    seen = exc
+    while True:
+        inner = seen.__cause__ or seen.__context__ or (seen.args[0] if seen.args else None)
+        if not isinstance(inner, BaseException) or inner is seen:
+            break
+        seen = inner
+    text = str(seen)
+    for marker in ("[Errno", "[SSL", "certificate verify failed", "Connection refused", "Name or service"):
+        if marker in text:
+            return text[text.index(marker) :].rstrip(")'\"")
+    return text[-200:] or type(seen).__name__
