@@ -34,7 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     store = argparse.ArgumentParser(add_help=False)
     group = store.add_argument_group("where registries are kept (default: a local file)")
     group.add_argument("--repo", metavar="OWNER/NAME", help="GitHub Actions secrets of this repository")
-    group.add_argument("--env", dest="environment", metavar="ENVIRONMENT", help="with --repo: of this environment")
+    group.add_argument(
+        "--env", dest="environment", metavar="ENVIRONMENT", help="with --repo: of this environment"
+    )
     group.add_argument("--org", metavar="ORG", help="GitHub Actions secrets of this organization")
     group.add_argument("--store", type=Path, metavar="FILE", help="the local store file to use")
 
@@ -48,17 +50,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    listing = commands.add_parser("list", parents=[store, extra], help="list the registries (SERVER  USERNAME)")
+    listing = commands.add_parser(
+        "list", parents=[store, extra], help="list the registries (SERVER  USERNAME)"
+    )
     listing.add_argument("--json", action="store_true", help="as JSON (never with passwords)")
 
     add = commands.add_parser("add", parents=[store], help="add (or replace) a registry's credentials")
     add.add_argument("server", metavar="SERVER", help="host[:port], e.g. registry.example.org")
     add.add_argument("username", metavar="USERNAME")
-    add.add_argument("password", metavar="PASSWORD", help="the password or token; - reads it from standard input")
+    add.add_argument(
+        "password", metavar="PASSWORD", help="the password or token; - reads it from standard input"
+    )
     add.add_argument("--type", choices=TYPES, help="the kind of registry (default: told from the host)")
     add.add_argument("--aws-region", metavar="REGION", help="ecr: the region, when the host does not say")
     add.add_argument("--aws-account", metavar="ACCOUNT", help="ecr: the account, when the host does not say")
-    add.add_argument("--aws-role-to-assume", metavar="ARN", help="ecr: a role to assume with the job's OIDC token")
+    add.add_argument(
+        "--aws-role-to-assume", metavar="ARN", help="ecr: a role to assume with the job's OIDC token"
+    )
     add.add_argument("--insecure", action="store_true", help="allow plain HTTP to this registry")
 
     remove = commands.add_parser("remove", parents=[store], help="forget a registry")
@@ -85,6 +93,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     env = dict(os.environ if env is None else env)
+    output.configure(env)
     try:
         args = parse(sys.argv[1:] if argv is None else argv)
         module_name, function_name = COMMANDS[args.command].split(":")
@@ -101,7 +110,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         return 130
     except BrokenPipeError:
         return 141
-    except Exception as exc:  # noqa: BLE001 - the one place that turns any error into a message
+    except Exception as exc:  # the one place that turns any error into a message
         output.error(
             f"internal error ({type(exc).__name__}): {MASKER.redact(str(exc))[:500]}\n"
             "  this is a bug in private-registries; please report it with the command you ran"

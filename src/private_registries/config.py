@@ -183,7 +183,7 @@ def _flag(data: Mapping[str, Any], key: str, where: str) -> bool:
 
 
 def _parse_type(value: object, server: str, where: str) -> RegistryType:
-    if value is None or value == "" or value == "auto":
+    if value in (None, "", "auto"):
         return detect_type(server)
     try:
         return RegistryType(str(value).lower())
@@ -217,7 +217,7 @@ def _password(
         value = data["password"]
         if not isinstance(value, str):
             # A password YAML read as a number or a boolean has lost its original spelling.
-            raise InputError(f"{where}: password must be a string", hint="quote it in YAML: password: \"...\"")
+            raise InputError(f"{where}: password must be a string", hint='quote it in YAML: password: "..."')
         return Secret(value), None
     if required:
         raise InputError(
@@ -237,9 +237,9 @@ def _check_aws(registry: Registry, where: str) -> None:
             f"{where}: aws-role-to-assume must be an IAM role ARN",
             hint="e.g. arn:aws:iam::123456789012:role/ecr-pull",
         )
-    if registry.type == RegistryType.ECR and not parse_ecr(registry.server):
-        if not (registry.aws_region and registry.aws_account):
-            raise InputError(
-                f"{where}: cannot tell the AWS account and region of this ECR host",
-                hint="add aws-account: \"123456789012\" and aws-region: us-east-1 to the entry",
-            )
+    has_location = registry.aws_region and registry.aws_account
+    if registry.type == RegistryType.ECR and not parse_ecr(registry.server) and not has_location:
+        raise InputError(
+            f"{where}: cannot tell the AWS account and region of this ECR host",
+            hint='add aws-account: "123456789012" and aws-region: us-east-1 to the entry',
+        )

@@ -104,7 +104,7 @@ def read(path: Path) -> dict[str, Any]:
 def _auths(config: dict[str, Any], path: Path) -> dict[str, Any]:
     auths = config.setdefault("auths", {})
     if not isinstance(auths, dict):
-        raise DockerConfigError(f"{path}: \"auths\" is not an object; the file was left as it is")
+        raise DockerConfigError(f'{path}: "auths" is not an object; the file was left as it is')
     return auths
 
 

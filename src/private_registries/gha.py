@@ -9,9 +9,14 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from urllib.parse import quote
 
 from actions_toolkit.command import escape_data, escape_property
+
+from private_registries.errors import InputError, RegistriesError
+from private_registries.secret import Secret
+from private_registries.transport import NetworkFailure, Transport
 
 
 def issue(command: str, message: str, **properties: str) -> None:
@@ -47,3 +52,37 @@ def append_summary(markdown: str) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as handle:
             handle.write(markdown.rstrip("\n") + "\n")
+
+
+def oidc_token(audience: str, env: Mapping[str, str], transport: Transport) -> Secret:
+    """The job's OIDC token (a JWT) for `audience`, with the transport's timeout and retries.
+
+    actions-toolkit's own call has neither, and a runner's token service does blip.
+    """
+    url, bearer = env.get("ACTIONS_ID_TOKEN_REQUEST_URL"), env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+    if not url or not bearer:
+        raise InputError(
+            "no OIDC token: this job may not request one (ACTIONS_ID_TOKEN_REQUEST_URL is not set)",
+            hint="give the job the permission:\n  permissions:\n    id-token: write\n    contents: read",
+        )
+    separator = "&" if "?" in url else "?"
+    try:
+        response = transport.request(
+            "GET",
+            f"{url}{separator}audience={quote(audience, safe='')}",
+            headers={"Authorization": f"Bearer {bearer}", "Accept": "application/json"},
+        )
+    except NetworkFailure as failure:
+        raise RegistriesError(f"the job's OIDC token service: {failure.reason}") from None
+    if response.status_code != 200:
+        raise RegistriesError(
+            f"the job's OIDC token service answered {response.status_code}",
+            hint="check that the job has `permissions: id-token: write`",
+        )
+    try:
+        value = response.json().get("value")
+    except (ValueError, AttributeError):
+        value = None
+    if not isinstance(value, str) or not value:
+        raise RegistriesError("the job's OIDC token service answered without a token")
+    return Secret(value)

@@ -23,7 +23,9 @@ DOCKER_HUB_ALIASES = frozenset(
 GHCR = "ghcr.io"
 ECR_PUBLIC = "public.ecr.aws"
 
-_HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:[0-9]+)?$")
+_HOSTNAME = re.compile(
+    r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:[0-9]+)?$"
+)
 _IPV6 = re.compile(r"^\[([0-9a-f:.]+)\](:[0-9]+)?$")
 
 # Private ECR: <account>.dkr.ecr[-fips].<region>.<partition domain>, and the dual-stack
@@ -48,7 +50,9 @@ def parse_server(text: str, where: str) -> str:
     """Validate a server name and return its canonical form; `where` names the source in errors."""
     server = text.strip()
     if not server:
-        raise InputError(f"{where}: server is empty", hint="write the registry's host, e.g. registry.example.org")
+        raise InputError(
+            f"{where}: server is empty", hint="write the registry's host, e.g. registry.example.org"
+        )
     bare = server.removeprefix("https://").removeprefix("http://").rstrip("/")
     # docker login writes Docker Hub as https://index.docker.io/v1/: accept it as users copy it.
     if bare.lower() in {"index.docker.io/v1", "registry-1.docker.io/v2"}:
@@ -68,7 +72,7 @@ def parse_server(text: str, where: str) -> str:
     if not (_HOSTNAME.match(server) or _valid_ipv6(server)):
         raise InputError(
             f"{where}: server {server!r} is not a valid hostname[:port]",
-            hint="use letters, digits, dots and dashes, optionally with :PORT, e.g. registry.example.org:5000",
+            hint="use letters, digits, dots and dashes, and :PORT if needed, e.g. registry.example.org:5000",
         )
     if server in DOCKER_HUB_ALIASES:
         return DOCKER_HUB

@@ -6,16 +6,23 @@ In a GitHub workflow (GITHUB_ACTIONS=true) warnings and errors become annotation
 from __future__ import annotations
 
 import json
-import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from private_registries.secret import MASKER
 
+_annotations = False
+
+
+def configure(env: Mapping[str, str]) -> None:
+    """Annotations (`::warning::`) instead of plain `warning:` lines when running in a workflow."""
+    global _annotations
+    _annotations = env.get("GITHUB_ACTIONS") == "true"
+
 
 def in_github_actions() -> bool:
-    return os.environ.get("GITHUB_ACTIONS") == "true"
+    return _annotations
 
 
 def echo(text: str = "", *, end: str = "\n", file: TextIO | None = None) -> None:

@@ -103,7 +103,7 @@ class Secret:
     def __str__(self) -> str:
         return REDACTED
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> str | tuple[object, ...]:
         raise TypeError("a Secret cannot be pickled")
 
 

@@ -168,9 +168,7 @@ class RegistryClient:
                 kind="protocol",
                 hint="check the server name (Docker Hub is docker.io; GitHub's registry is ghcr.io)",
             )
-        raise RegistryError(
-            self.server, f"{what} answered {response.status_code}{detail}", kind="protocol"
-        )
+        raise RegistryError(self.server, f"{what} answered {response.status_code}{detail}", kind="protocol")
 
 
 def _registry_error(response: requests.Response) -> str:
@@ -190,5 +188,7 @@ def _network_error(server: str, failure: NetworkFailure) -> RegistryError:
         "that speaks plain HTTP, mark its entry insecure: true",
         "timeout": "the registry is slow or unreachable; REGISTRIES_TIMEOUT raises the limit (seconds)",
     }
-    prefix = {"unreachable": "registry unreachable: ", "timeout": "registry timed out: "}.get(failure.kind, "")
+    prefix = {"unreachable": "registry unreachable: ", "timeout": "registry timed out: "}.get(
+        failure.kind, ""
+    )
     return RegistryError(server, prefix + failure.reason, kind=failure.kind, hint=hints.get(failure.kind))

@@ -88,7 +88,9 @@ def fetch_token(
             hint="the account may lack pull rights, or the token lacks the read:packages scope",
         )
     if response.status_code != 200:
-        raise RegistryError(server, f"token endpoint {realm} answered {response.status_code}", kind="protocol")
+        raise RegistryError(
+            server, f"token endpoint {realm} answered {response.status_code}", kind="protocol"
+        )
     return _parse(response.text, server, realm)
 
 
@@ -97,13 +99,18 @@ def _parse(body: str, server: str, realm: str) -> Token:
         data = json.loads(body)
     except json.JSONDecodeError:
         data = None
-    value = data.get("token") or data.get("access_token") if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        data = {}
+    value = data.get("token") or data.get("access_token")
     if not isinstance(value, str) or not value:
         raise RegistryError(server, f"token endpoint {realm} answered without a token", kind="protocol")
-    assert isinstance(data, dict)
     token = Secret(value)
     expires_in = data.get("expires_in")
-    if not isinstance(expires_in, int | float) or isinstance(expires_in, bool) or expires_in < DEFAULT_EXPIRES_IN:
+    if (
+        not isinstance(expires_in, int | float)
+        or isinstance(expires_in, bool)
+        or expires_in < DEFAULT_EXPIRES_IN
+    ):
         expires_in = DEFAULT_EXPIRES_IN
     issued = _parse_time(data.get("issued_at")) or datetime.now(UTC)
     return Token(token, issued + timedelta(seconds=float(expires_in)))

@@ -30,14 +30,15 @@ def store(args: argparse.Namespace, env: Mapping[str, str]) -> Store:
 
 def registries(args: argparse.Namespace, env: Mapping[str, str], *, with_passwords: bool) -> list[Registry]:
     """The store's registries merged with `--registries FILE`s (later wins, by server)."""
-    from private_registries.sources import from_file
-
     held = store(args, env)
     sources: list[list[Registry]] = []
     # A GitHub store cannot give passwords back; with files alone there is nothing to ask it.
     if not (with_passwords and held_is_github(args) and args.registries):
-        sources.append(held.credentials() if with_passwords else held.list())
-    sources += [from_file(Path(path), env) for path in args.registries or []]
+        sources.append(held.credentials() if with_passwords else held.entries())
+    if args.registries:
+        from private_registries.sources import from_file  # YAML: only when a file is given
+
+        sources += [from_file(Path(path), env) for path in args.registries]
     return merge(*sources)
 
 

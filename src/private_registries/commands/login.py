@@ -53,9 +53,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     return 0
 
 
-def login(
-    held: Sequence[Registry], context: Context
-) -> tuple[list[LoggedIn], list[RegistriesError]]:
+def login(held: Sequence[Registry], context: Context) -> tuple[list[LoggedIn], list[RegistriesError]]:
     """Resolve and check every registry concurrently; the good ones and the failures, in order."""
     outcomes = resolve_all(held, context)
 
@@ -83,7 +81,12 @@ def show(logged_in: Sequence[LoggedIn]) -> None:
     output.table(
         ["SERVER", "USERNAME", "TYPE", "EXPIRES"],
         [
-            [i.credential.server, i.credential.username, str(i.credential.registry.type), i.credential.expires_text()]
+            [
+                i.credential.server,
+                i.credential.username,
+                str(i.credential.registry.type),
+                i.credential.expires_text(),
+            ]
             for i in logged_in
         ],
     )

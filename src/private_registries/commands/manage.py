@@ -18,7 +18,9 @@ def add(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if password == "-":
         password = sys.stdin.readline().rstrip("\r\n")
         if not password:
-            raise InputError("no password on standard input", hint="pipe it in: printf %s \"$TOKEN\" | registries add ...")
+            raise InputError(
+                "no password on standard input", hint='pipe it in: printf %s "$TOKEN" | registries add ...'
+            )
     registry = make_registry(
         args.server,
         args.username,

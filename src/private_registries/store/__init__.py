@@ -13,7 +13,7 @@ from private_registries.config import Registry
 class Store(Protocol):
     description: str
 
-    def list(self) -> list[Registry]:
+    def entries(self) -> list[Registry]:
         """Every registry held. A store that cannot read secrets back gives them without passwords."""
         ...
 

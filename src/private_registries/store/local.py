@@ -25,10 +25,12 @@ class LocalStore:
 
     @staticmethod
     def default_path(env: Mapping[str, str]) -> Path:
-        base = env.get("XDG_CONFIG_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".config")
+        base = env.get("XDG_CONFIG_HOME") or os.path.join(
+            env.get("HOME") or os.path.expanduser("~"), ".config"
+        )
         return Path(base) / "private-registries" / "registries.json"
 
-    def list(self) -> list[Registry]:
+    def entries(self) -> list[Registry]:
         return self._read()
 
     def credentials(self) -> list[Registry]:
@@ -64,14 +66,16 @@ class LocalStore:
         try:
             data: Any = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            where = f" (line {exc.lineno} column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+            where = (
+                f" (line {exc.lineno} column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+            )
             raise StoreError(
                 f"{self.path} is not valid JSON{where}; it was left as it is",
                 hint="fix the file, or move it away to start a new store",
             ) from None
         if not isinstance(data, dict) or not isinstance(data.get("registries"), list):
             raise StoreError(
-                f"{self.path} is not a registries store (no \"registries\" list); it was left as it is",
+                f'{self.path} is not a registries store (no "registries" list); it was left as it is',
                 hint="move it away to start a new store",
             )
         return parse_entries(data["registries"], str(self.path), self.env)

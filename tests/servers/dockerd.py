@@ -1,0 +1,86 @@
+"""A Docker Engine of the bench's own: Debian's dockerd with its own data-root, exec-root and socket.
+
+It runs without a bridge (so two of them never fight over docker0); containers and builds use the
+host network, which also lets them reach the bench's loopback servers.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from tests.servers.procs import BenchError, Process, require, wait_until
+
+
+class Dockerd:
+    def __init__(self, root: Path) -> None:
+        if os.geteuid() != 0:
+            raise BenchError("the bench's dockerd must run as root")
+        binary = require("dockerd", "docker.io")
+        self.client_binary = require("docker", "docker.io")
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+        self.socket = root / "docker.sock"
+        self.host = f"unix://{self.socket}"
+        argv = [
+            binary,
+            "--data-root", str(root / "data"),
+            "--exec-root", str(root / "exec"),
+            "--pidfile", str(root / "docker.pid"),
+            "-H", self.host,
+            "--bridge", "none",
+            "--iptables=false",
+            "--ip6tables=false",
+            "--storage-driver", os.environ.get("BENCH_STORAGE_DRIVER", "overlay2"),
+        ]  # fmt: skip
+        self.process: Process | None = Process(argv, root / "dockerd.log")
+        wait_until(self._ready, "dockerd", timeout=60, log=root / "dockerd.log")
+
+    @classmethod
+    def existing(cls, host: str, root: Path) -> Dockerd:
+        """A daemon that already runs at `host` (not ours to stop)."""
+        daemon = cls.__new__(cls)
+        daemon.client_binary = require("docker", "docker.io")
+        daemon.root, daemon.host, daemon.process = root, host, None
+        return daemon
+
+    def _ready(self) -> bool:
+        if self.process is None or not self.process.alive():
+            raise BenchError(f"dockerd exited:\n{(self.root / 'dockerd.log').read_text()[-3000:]}")
+        return self.docker("version", check=False).returncode == 0
+
+    def env(self, docker_config: Path | None = None) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
+        env["DOCKER_HOST"] = self.host
+        if docker_config is not None:
+            env["DOCKER_CONFIG"] = str(docker_config)
+        return env
+
+    def docker(
+        self, *args: str, config: Path | None = None, check: bool = True, input: bytes | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the docker CLI against this daemon, with `config` as its DOCKER_CONFIG."""
+        env = self.env(config if config is not None else self.root / "empty-config")
+        result = subprocess.run(
+            [self.client_binary, *args],
+            env=env,
+            capture_output=True,
+            text=not input,
+            input=input,
+            timeout=300,
+        )
+        if input is not None:
+            result = subprocess.CompletedProcess(
+                result.args,
+                result.returncode,
+                result.stdout.decode(errors="replace"),
+                result.stderr.decode(errors="replace"),
+            )
+        if check and result.returncode != 0:
+            raise BenchError(f"docker {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop(timeout=30)

@@ -1,0 +1,147 @@
+"""pytest fixtures of the bench. Every server is real; a server that cannot start fails the test."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.servers.distribution import Registry
+from tests.servers.dockerd import Dockerd
+from tests.servers.images import import_image
+from tests.servers.moto import MotoServer
+from tests.servers.tokenserver import TokenServer
+
+BASE_IMAGE = "bench/busybox:latest"
+
+
+@dataclass
+class PrivateRegistry:
+    """A running registry plus the one account that may use it and the image it holds."""
+
+    registry: Registry
+    username: str
+    password: str
+    image: str  # repository:tag on this registry, e.g. private/app:1
+
+    @property
+    def server(self) -> str:
+        return self.registry.server
+
+    @property
+    def reference(self) -> str:
+        return f"{self.server}/{self.image}"
+
+
+def docker_config_for(path: Path, auths: dict[str, tuple[str, str]]) -> Path:
+    """A config.json folder holding these credentials (the bench's own pushes use it, never the code)."""
+    path.mkdir(parents=True, exist_ok=True)
+    entries = {key: {"auth": base64.b64encode(f"{u}:{p}".encode()).decode()} for key, (u, p) in auths.items()}
+    (path / "config.json").write_text(json.dumps({"auths": entries}))
+    return path
+
+
+def push(
+    dockerd: Dockerd, target: str, username: str, password: str, scratch: Path, marker: str = ""
+) -> None:
+    """Put a busybox image at `target` (host:port/repo:tag), logging in with a throwaway config."""
+    import_image(dockerd, target, marker or target)
+    server = target.split("/", 1)[0]
+    config = docker_config_for(scratch / f"push-{secrets.token_hex(4)}", {server: (username, password)})
+    dockerd.docker("push", target, config=config)
+
+
+def pull_fresh(dockerd: Dockerd, reference: str, config: Path) -> subprocess.CompletedProcess[str]:
+    """`docker pull` with `config` as DOCKER_CONFIG, after dropping any local copy of the image."""
+    dockerd.docker("rmi", "-f", reference, check=False)
+    return dockerd.docker("pull", reference, config=config, check=False)
+
+
+@pytest.fixture(scope="session")
+def dockerd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dockerd]:
+    daemon = Dockerd(Path("/tmp") / f"bench-dockerd-{secrets.token_hex(3)}")
+    try:
+        import_image(daemon, BASE_IMAGE, "base")
+        yield daemon
+    finally:
+        daemon.stop()
+        _remove_tree(daemon.root)
+
+
+def _remove_tree(root: Path) -> None:
+    import shutil
+    import subprocess
+
+    # overlay mounts may linger under the data-root for a moment after the daemon stops
+    subprocess.run(["umount", "-R", str(root / "exec")], capture_output=True, check=False)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def registry_factory(tmp_path: Path) -> Iterator[Callable[..., Registry]]:
+    started: list[Registry] = []
+    tokens: list[TokenServer] = []
+
+    def start(
+        users: dict[str, str] | None = None,
+        token_server: TokenServer | None = None,
+        tls_host: str | None = None,
+    ) -> Registry:
+        if token_server is not None and token_server not in tokens:
+            token_server.start()
+            tokens.append(token_server)
+        registry = Registry(
+            tmp_path / f"registry-{len(started)}", users=users, token_server=token_server, tls_host=tls_host
+        )
+        started.append(registry)
+        return registry
+
+    yield start
+    for registry in started:
+        registry.stop()
+    for server in tokens:
+        server.stop()
+
+
+@pytest.fixture
+def private_registry(
+    registry_factory: Callable[..., Registry], dockerd: Dockerd, tmp_path: Path
+) -> PrivateRegistry:
+    """An htpasswd (Basic) registry whose only account holds an image: private/app:1."""
+    password = "pw-" + secrets.token_hex(8)
+    registry = registry_factory(users={"alice": password})
+    result = PrivateRegistry(registry, "alice", password, "private/app:1")
+    push(dockerd, result.reference, "alice", password, tmp_path)
+    return result
+
+
+@pytest.fixture
+def token_registry(
+    registry_factory: Callable[..., Registry], dockerd: Dockerd, tmp_path: Path
+) -> PrivateRegistry:
+    """A token-auth (Bearer) registry with its own token server, holding private/tok:1."""
+    password = "tk-" + secrets.token_hex(8)
+    token_server = TokenServer(service="bench-registry", users={"bob": password})
+    registry = registry_factory(token_server=token_server)
+    result = PrivateRegistry(registry, "bob", password, "private/tok:1")
+    push(dockerd, result.reference, "bob", password, tmp_path)
+    return result
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    server = MotoServer(tmp_path_factory.mktemp("moto"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def moto(moto_server: MotoServer) -> MotoServer:
+    moto_server.reset()
+    return moto_server

@@ -1,0 +1,42 @@
+"""Base images made here (no registry on the internet is reachable): busybox-static in a tarball."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tarfile
+
+from tests.servers.dockerd import Dockerd
+from tests.servers.procs import require
+
+APPLETS = ("sh", "ls", "cat", "echo", "true", "env", "test", "mkdir", "touch", "sleep")
+
+
+def busybox_tar(marker: str = "") -> bytes:
+    """A root filesystem with busybox and a few applets; `marker` lands in /etc/bench-image."""
+    busybox = shutil.which("busybox") or require("busybox", "busybox-static")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for folder in ("bin", "etc", "tmp"):
+            info = tarfile.TarInfo(folder)
+            info.type = tarfile.DIRTYPE
+            info.mode = 0o755
+            tar.addfile(info)
+        tar.add(busybox, arcname="bin/busybox")
+        for applet in APPLETS:
+            link = tarfile.TarInfo(f"bin/{applet}")
+            link.type = tarfile.SYMTYPE
+            link.linkname = "busybox"
+            tar.addfile(link)
+        data = (marker + "\n").encode()
+        info = tarfile.TarInfo("etc/bench-image")
+        info.size = len(data)
+        info.mode = 0o644
+        tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def import_image(dockerd: Dockerd, reference: str, marker: str = "") -> str:
+    """`docker import` a busybox image as `reference`; returns its image ID."""
+    result = dockerd.docker("import", "-", reference, input=busybox_tar(marker or reference))
+    return result.stdout.strip()
