@@ -6,7 +6,7 @@ import pytest
 
 from private_registries.secret import MASKER
 
-pytest_plugins = ["tests.servers.fixtures"]
+pytest_plugins = ["tests.servers.fixtures", "tests.servers.github_api"]
 
 
 @pytest.fixture(autouse=True)
