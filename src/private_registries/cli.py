@@ -103,7 +103,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     except Failures as failures:
         return failures.exit_code  # each failure was reported where it happened
     except RegistriesError as error:
-        report(error)
+        output.report(error)
         return error.exit_code
     except KeyboardInterrupt:
         output.echo("interrupted", file=sys.stderr)
@@ -116,10 +116,3 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             "  this is a bug in private-registries; please report it with the command you ran"
         )
         return 70
-
-
-def report(error: RegistriesError) -> None:
-    message = error.message
-    if error.hint:
-        message += "\n  " + error.hint.replace("\n", "\n  ")
-    output.error(message)

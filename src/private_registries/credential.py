@@ -18,6 +18,7 @@ class Credential:
     identity_token: Secret | None = None  # an OAuth refresh token, for registries that hand them out
     expires_at: datetime | None = None  # None: until it is revoked, or `lifetime` says
     lifetime: str | None = None  # when the end is known only in words ("end of the job")
+    rejected_hint: str | None = None  # what to check when the registry refuses it, if not the password
 
     @property
     def server(self) -> str:

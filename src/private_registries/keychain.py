@@ -38,6 +38,8 @@ class Context:
     env: Mapping[str, str]
     transport: Transport
     github_token: Secret | None = None
+    aws_role_to_assume: str | None = None  # for ECR entries that name no role of their own
+    aws_region: str | None = None  # for ECR entries whose region nothing else tells
 
 
 class Resolver(Protocol):

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
+from private_registries.errors import RegistriesError
 from private_registries.secret import MASKER
 
 _annotations = False
@@ -37,6 +38,14 @@ def warn(message: str) -> None:
 
 def error(message: str) -> None:
     _annotate("error", message)
+
+
+def report(failure: RegistriesError) -> None:
+    """An error as the user sees it: what failed, then the fix, indented below."""
+    message = failure.message
+    if failure.hint:
+        message += "\n  " + failure.hint.replace("\n", "\n  ")
+    error(message)
 
 
 def _annotate(level: str, message: str) -> None:

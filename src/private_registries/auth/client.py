@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import requests
 
 from private_registries.auth.challenge import Challenge, preferred
-from private_registries.auth.token import Token, fetch_token
+from private_registries.auth.token import REJECTED_HINT, Token, fetch_token
 from private_registries.credential import Credential
 from private_registries.errors import RegistryError
 from private_registries.transport import NetworkFailure, Transport
@@ -148,7 +148,7 @@ class RegistryClient:
                 self.server,
                 "credential rejected (401 Unauthorized)",
                 kind="rejected",
-                hint="check the username and password (or token) for this registry",
+                hint=(self.credential and self.credential.rejected_hint) or REJECTED_HINT,
             )
         if response.status_code == 403:
             raise RegistryError(

@@ -15,6 +15,7 @@ from private_registries.hosts import hostname, is_loopback
 from private_registries.secret import Secret
 from private_registries.transport import NetworkFailure, Transport
 
+REJECTED_HINT = "check the username and password (or token) for this registry"
 DEFAULT_EXPIRES_IN = 60  # seconds, as the protocol says when the server gives none
 CLIENT_ID = "private-registries"
 
@@ -78,7 +79,7 @@ def fetch_token(
             server,
             "credential rejected by the token endpoint (401 Unauthorized)",
             kind="rejected",
-            hint="check the username and password (or token) for this registry",
+            hint=(credential and credential.rejected_hint) or REJECTED_HINT,
         )
     if response.status_code == 403:
         raise RegistryError(

@@ -15,6 +15,7 @@ from private_registries.commands.common import registries
 from private_registries.config import Registry
 from private_registries.credential import Credential
 from private_registries.errors import Failures, InputError, RegistriesError
+from private_registries.hosts import RegistryType
 from private_registries.keychain import Context, resolve_all
 from private_registries.transport import Transport, TransportOptions
 
@@ -25,6 +26,7 @@ MAX_PARALLEL = 64
 class LoggedIn:
     credential: Credential
     result: LoginResult
+    note: str | None = None  # worth telling after the table (Docker Hub's pull quota)
 
 
 def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -40,14 +42,17 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if logged_in:
         report = dockerconfig.merge(directory, [item.credential for item in logged_in])
         show(logged_in)
+        for item in logged_in:
+            if item.note:
+                output.echo(f"{item.credential.server}: {item.note}")
         for key, helper in report.shadowed.items():
             output.warn(
                 f"{report.path}: {helper} wins over auths for {key}, so docker will not use this login; "
                 f"use --docker-config with another folder"
             )
         output.echo(f"Login Succeeded: {len(logged_in)} of {len(held)} registries written to {report.path}")
-    for failure in failures:
-        output.error(failure.message + (f"\n  {failure.hint}" if failure.hint else ""))
+    for failure in dict.fromkeys(failures):  # one AWS error may stand for several registries
+        output.report(failure)
     if failures:
         raise Failures(failures)
     return 0
@@ -60,11 +65,17 @@ def login(held: Sequence[Registry], context: Context) -> tuple[list[LoggedIn], l
     def check(outcome: Credential | RegistriesError) -> LoggedIn | RegistriesError:
         if isinstance(outcome, RegistriesError):
             return outcome
+        client = RegistryClient.for_credential(context.transport, outcome)
         try:
-            result = RegistryClient.for_credential(context.transport, outcome).login()
+            result = client.login()
         except RegistriesError as error:
             return error
-        return LoggedIn(outcome, result)
+        note = None
+        if outcome.registry.type == RegistryType.DOCKERHUB:
+            from private_registries.registries.dockerhub import pull_quota
+
+            note = pull_quota(client)
+        return LoggedIn(outcome, result, note)
 
     workers = max(1, min(MAX_PARALLEL, len(outcomes)))
     with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -11,6 +11,11 @@ from private_registries.errors import InputError
 from private_registries.keychain import Context, Outcome
 from private_registries.secret import Secret
 
+REJECTED = (
+    "the GitHub token was refused: it may have expired (the job's GITHUB_TOKEN lives only as long as the "
+    "job) or lack access to the packages; give the job\n  permissions:\n    packages: read\n"
+    "or use a personal access token with read:packages"
+)
 # Installation tokens (the job's GITHUB_TOKEN, GitHub App tokens) start with ghs_ and die with the job.
 _JOB_TOKEN_PREFIX = "ghs_"
 
@@ -38,4 +43,6 @@ def _resolve(registry: Registry, context: Context) -> Outcome:
         )
     username = registry.username or context.env.get("GITHUB_ACTOR") or "x-access-token"
     lifetime = "end of the job" if password.reveal().startswith(_JOB_TOKEN_PREFIX) else None
-    return Credential(replace(registry, username=username), username, password, lifetime=lifetime)
+    return Credential(
+        replace(registry, username=username), username, password, lifetime=lifetime, rejected_hint=REJECTED
+    )
