@@ -9,9 +9,9 @@ import tempfile
 from pathlib import Path
 
 import yaml
-from tests.servers.faulty import Faults, FaultyRegistry
 
 from bench.common import clean_env, registries, timed
+from tests.servers.faulty import Faults, FaultyRegistry
 
 LATENCY = 0.25
 COUNT = 40

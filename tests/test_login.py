@@ -36,7 +36,11 @@ def config_of(directory: Path) -> dict[str, object]:
 @pytest.fixture
 def not_a_registry(tmp_path: Path) -> Iterator[str]:
     """An HTTP server that is not a registry: GET /v2/ is a 404."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(tmp_path)))
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(tmp_path)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"127.0.0.1:{server.server_address[1]}"
     server.shutdown()

@@ -80,7 +80,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="the folder of config.json (default: $DOCKER_CONFIG, else ~/.docker)",
     )
+    aws_defaults(login)
     return parser
+
+
+def aws_defaults(parser: argparse.ArgumentParser) -> None:
+    """ECR options that apply to every ECR entry that does not set its own."""
+    group = parser.add_argument_group("ECR defaults")
+    group.add_argument(
+        "--aws-role-to-assume",
+        metavar="ARN",
+        help="assume this role with the job's OIDC token for ECR entries",
+    )
+    group.add_argument(
+        "--aws-region", metavar="REGION", help="region for ECR entries whose host does not tell"
+    )
 
 
 def parse(argv: Sequence[str]) -> argparse.Namespace:

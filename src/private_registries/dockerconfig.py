@@ -27,6 +27,7 @@ def default_dir(env: Mapping[str, str]) -> Path:
 
 
 def auth_entry(credential: Credential) -> dict[str, str]:
+    """As `docker login` writes it; with an identity token, the password is left empty."""
     entry = {"auth": credential.auth().reveal()}
     if credential.identity_token:
         entry["identitytoken"] = credential.identity_token.reveal()

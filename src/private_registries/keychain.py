@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -48,22 +48,30 @@ class Resolver(Protocol):
 
 def resolve_all(registries: Sequence[Registry], context: Context) -> list[Outcome]:
     """A credential (or the reason there is none) for each registry, in the same order."""
+    with ThreadPoolExecutor(max_workers=len(_MODULES)) as pool:
+        return [future.result() for future in resolve_async(registries, context, pool)]
+
+
+def resolve_async(registries: Sequence[Registry], context: Context, pool: Executor) -> list[Future[Outcome]]:
+    """One future per registry, each done as soon as its kind's resolver is: a caller can start
+    using the static credentials while ECR tokens are still being exchanged."""
+    futures: list[Future[Outcome]] = [Future() for _ in registries]
     groups: dict[str, list[int]] = {}
     for index, registry in enumerate(registries):
         groups.setdefault(_MODULES[registry.type], []).append(index)
-    outcomes: list[Outcome | None] = [None] * len(registries)
 
     def run(module_name: str, indexes: list[int]) -> None:
-        module = importlib.import_module(f"private_registries.registries.{module_name}")
-        resolver: Resolver = module.resolve
-        for index, outcome in zip(indexes, resolver([registries[i] for i in indexes], context), strict=True):
-            outcomes[index] = outcome
+        try:
+            module = importlib.import_module(f"private_registries.registries.{module_name}")
+            resolver: Resolver = module.resolve
+            outcomes = resolver([registries[i] for i in indexes], context)
+        except BaseException as exc:
+            for index in indexes:
+                futures[index].set_exception(exc)
+            raise
+        for index, outcome in zip(indexes, outcomes, strict=True):
+            futures[index].set_result(outcome)
 
-    if len(groups) == 1:
-        [(name, indexes)] = groups.items()
-        run(name, indexes)
-    elif groups:
-        with ThreadPoolExecutor(max_workers=len(groups)) as pool:
-            for future in [pool.submit(run, name, indexes) for name, indexes in groups.items()]:
-                future.result()
-    return [outcome for outcome in outcomes if outcome is not None]
+    for name, indexes in groups.items():
+        pool.submit(run, name, indexes)
+    return futures

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import certifi
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -99,6 +100,8 @@ class Transport:
                 "http", f"still failing after {self.options.retries} retries: {_root_reason(exc)}"
             ) from None
         except requests.exceptions.ConnectionError as exc:
+            if _timed_out(exc):  # a read timeout on the last retry arrives dressed as a connection error
+                raise NetworkFailure("timeout", f"no answer within {self.options.read_timeout:g} s") from None
             raise NetworkFailure("unreachable", _root_reason(exc)) from None
         except requests.exceptions.RequestException as exc:
             raise NetworkFailure("unreachable", type(exc).__name__) from None
@@ -152,6 +155,13 @@ class _OneContextAdapter(HTTPAdapter):
         super().cert_verify(conn, url, verify, cert)  # type: ignore[no-untyped-call]
         if verify is not False:
             conn.ca_certs = conn.ca_cert_dir = None  # the shared context already holds the CAs
+
+
+def _timed_out(exc: BaseException) -> bool:
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if isinstance(reason, urllib3.exceptions.NewConnectionError):
+        return False  # refused or no route: urllib3 files it under ConnectTimeoutError for history's sake
+    return isinstance(reason, TimeoutError | urllib3.exceptions.TimeoutError)
 
 
 def _root_reason(exc: BaseException) -> str:

@@ -22,6 +22,7 @@ class Registry:
         users: dict[str, str] | None = None,
         token_server: TokenServer | None = None,
         tls_host: str | None = None,
+        host: str | None = None,
     ) -> None:
         binary = require("docker-registry", "docker-registry")
         self.root = root
@@ -29,7 +30,7 @@ class Registry:
         self.port = free_port()
         self.users = dict(users or {})
         self.token_server = token_server
-        self.host = tls_host or "127.0.0.1"
+        self.host = tls_host or host or "127.0.0.1"
         self.scheme = "https" if tls_host else "http"
         config: dict[str, object] = {
             "version": 0.1,

@@ -14,7 +14,7 @@ from tests.servers.procs import BenchError, Process, require, wait_until
 
 
 class Dockerd:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, insecure_registries: tuple[str, ...] = ()) -> None:
         if os.geteuid() != 0:
             raise BenchError("the bench's dockerd must run as root")
         binary = require("dockerd", "docker.io")
@@ -34,6 +34,8 @@ class Dockerd:
             "--ip6tables=false",
             "--storage-driver", os.environ.get("BENCH_STORAGE_DRIVER", "overlay2"),
         ]  # fmt: skip
+        for cidr in insecure_registries:
+            argv += ["--insecure-registry", cidr]
         self.process: Process | None = Process(argv, root / "dockerd.log")
         wait_until(self._ready, "dockerd", timeout=60, log=root / "dockerd.log")
 

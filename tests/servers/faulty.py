@@ -31,6 +31,8 @@ class FaultyRegistry:
     bearer: bool = False  # Bearer: /token on this same server grants "good-token"
     faults: Faults = field(default_factory=Faults)
     token_body: Callable[[], bytes] | None = None  # what /token answers (garbage, for tests)
+    realm: str | None = None  # where the Bearer challenge sends clients (default: /token here)
+    rate_limit: tuple[str, str] | None = None  # RateLimit-Limit, RateLimit-Remaining on manifests
     requests: int = 0
 
     def __post_init__(self) -> None:
@@ -107,14 +109,19 @@ class FaultyRegistry:
 
     def _api(self, handler: BaseHTTPRequestHandler) -> None:
         header = handler.headers.get("Authorization")
+        authorized = header == "Bearer good-token" if self.bearer else self._basic_ok(header)
+        if authorized and "/manifests/" in handler.path and self.rate_limit:
+            limit, remaining = self.rate_limit
+            _reply(handler, 200, {}, {"RateLimit-Limit": limit, "RateLimit-Remaining": remaining})
+            return
         if self.bearer:
-            if header == "Bearer good-token":
+            if authorized:
                 _reply(handler, 200, {})
                 return
-            realm = f"http://{self.address}/token"
+            realm = self.realm or f"http://{self.address}/token"
             challenge = f'Bearer realm="{realm}",service="faulty"'
         else:
-            if self._basic_ok(header):
+            if authorized:
                 _reply(handler, 200, {})
                 return
             challenge = 'Basic realm="faulty"'

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers.distribution import Registry
+from tests.servers.aws import AwsFront
+from tests.servers.distribution import Registry, outward_address
 from tests.servers.dockerd import Dockerd
 from tests.servers.images import import_image
 from tests.servers.moto import MotoServer
+from tests.servers.oidc import OidcIssuer
 from tests.servers.tokenserver import TokenServer
 
 BASE_IMAGE = "bench/busybox:latest"
@@ -65,7 +67,11 @@ def pull_fresh(dockerd: Dockerd, reference: str, config: Path) -> subprocess.Com
 
 @pytest.fixture(scope="session")
 def dockerd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dockerd]:
-    daemon = Dockerd(Path("/tmp") / f"bench-dockerd-{secrets.token_hex(3)}")
+    # plain HTTP is allowed to this machine's own outward address too (the `insecure: true` tests)
+    daemon = Dockerd(
+        Path("/tmp") / f"bench-dockerd-{secrets.token_hex(3)}",
+        insecure_registries=(f"{outward_address()}/32",),
+    )
     try:
         import_image(daemon, BASE_IMAGE, "base")
         yield daemon
@@ -92,13 +98,13 @@ def registry_factory(tmp_path: Path) -> Iterator[Callable[..., Registry]]:
         users: dict[str, str] | None = None,
         token_server: TokenServer | None = None,
         tls_host: str | None = None,
+        host: str | None = None,
     ) -> Registry:
         if token_server is not None and token_server not in tokens:
             token_server.start()
             tokens.append(token_server)
-        registry = Registry(
-            tmp_path / f"registry-{len(started)}", users=users, token_server=token_server, tls_host=tls_host
-        )
+        root = tmp_path / f"registry-{len(started)}"
+        registry = Registry(root, users=users, token_server=token_server, tls_host=tls_host, host=host)
         started.append(registry)
         return registry
 
@@ -132,6 +138,49 @@ def token_registry(
     result = PrivateRegistry(registry, "bob", password, "private/tok:1")
     push(dockerd, result.reference, "bob", password, tmp_path)
     return result
+
+
+ECR_ACCOUNT = "123456789012"
+GITHUB_TOKEN = "ghs_benchJobToken0123456789"
+
+
+@pytest.fixture
+def ecr_registry(
+    registry_factory: Callable[..., Registry], dockerd: Dockerd, tmp_path: Path
+) -> PrivateRegistry:
+    """An "ECR": a registry whose only account is moto's ECR token for ECR_ACCOUNT (user AWS)."""
+    password = f"{ECR_ACCOUNT}-auth-token"
+    registry = registry_factory(users={"AWS": password})
+    result = PrivateRegistry(registry, "AWS", password, "team/service:1")
+    push(dockerd, result.reference, "AWS", password, tmp_path)
+    return result
+
+
+@pytest.fixture
+def ghcr_registry(
+    registry_factory: Callable[..., Registry], dockerd: Dockerd, tmp_path: Path
+) -> PrivateRegistry:
+    """A "GHCR": token auth whose token server takes any username with GITHUB_TOKEN as password."""
+    token_server = TokenServer(service="ghcr.io", users={"*": GITHUB_TOKEN})
+    registry = registry_factory(token_server=token_server)
+    result = PrivateRegistry(registry, "octocat", GITHUB_TOKEN, "octo/app:1")
+    push(dockerd, result.reference, "octocat", GITHUB_TOKEN, tmp_path)
+    return result
+
+
+@pytest.fixture
+def oidc() -> Iterator[OidcIssuer]:
+    issuer = OidcIssuer()
+    yield issuer
+    issuer.stop()
+
+
+@pytest.fixture
+def aws(moto: MotoServer, oidc: OidcIssuer) -> Iterator[AwsFront]:
+    """moto behind a front that logs calls, checks role trust and answers ECR Public."""
+    front = AwsFront(moto, oidc)
+    yield front
+    front.stop()
 
 
 @pytest.fixture(scope="session")

@@ -33,6 +33,7 @@ class TokenServer:
     # repository -> usernames allowed; a repository not listed is open to every known user
     acl: dict[str, set[str]] = field(default_factory=dict)
     denied: set[str] = field(default_factory=set)  # known users the server refuses (403)
+    refresh_tokens: dict[str, str] = field(default_factory=dict)  # refresh token -> username (OAuth POST)
     expires_in: int = 300
     requests: list[dict[str, Any]] = field(default_factory=list)
 
@@ -82,6 +83,20 @@ class TokenServer:
                 scopes = [s for value in query.get("scope", []) for s in value.split(" ")]
                 token = server.sign(user or "", query.get("service", [""])[0], scopes)
                 self._send(200, {"token": token, "expires_in": server.expires_in})
+
+            def do_POST(self) -> None:
+                """The OAuth form: grant_type=refresh_token (what clients with an identity token send)."""
+                length = int(self.headers.get("Content-Length") or 0)
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                user = server.refresh_tokens.get(form.get("refresh_token", ""))
+                server.requests.append(
+                    {"form": {k: v for k, v in form.items() if k != "refresh_token"}, "user": user}
+                )
+                if form.get("grant_type") != "refresh_token" or user is None:
+                    self._send(401, {"error": "invalid_grant"})
+                    return
+                token = server.sign(user, form.get("service", ""), form.get("scope", "").split())
+                self._send(200, {"access_token": token, "expires_in": server.expires_in})
 
             def _send(self, status: int, body: dict[str, Any]) -> None:
                 data = json.dumps(body).encode()

@@ -15,8 +15,10 @@ import requests
 
 from private_registries.auth.challenge import Challenge, preferred
 from private_registries.auth.token import REJECTED_HINT, Token, fetch_token
+from private_registries.config import Registry
 from private_registries.credential import Credential
 from private_registries.errors import RegistryError
+from private_registries.hosts import api_host
 from private_registries.transport import NetworkFailure, Transport
 
 # Renew a token this long before it runs out, so a request never carries one that expires in flight.
@@ -33,33 +35,18 @@ class LoginResult:
 
 class RegistryClient:
     def __init__(
-        self,
-        transport: Transport,
-        server: str,
-        api_host: str,
-        credential: Credential | None,
-        *,
-        insecure: bool = False,
+        self, transport: Transport, registry: Registry, credential: Credential | None = None
     ) -> None:
         self.transport = transport
-        self.server = server
-        self.api_host = api_host
+        self.server = registry.server
+        self.api_host = api_host(registry.server)
+        self.insecure = registry.insecure
+        # May be set after a ping: the anonymous ping needs none, so it can run while a token is exchanged.
         self.credential = credential
-        self.insecure = insecure
         self._challenge: Challenge | None = None
         self._pinged = False
         self._tokens: dict[tuple[str, ...], Token] = {}
         self._lock = threading.Lock()
-
-    @classmethod
-    def for_credential(cls, transport: Transport, credential: Credential) -> RegistryClient:
-        return cls(
-            transport,
-            credential.server,
-            credential.api_host,
-            credential,
-            insecure=credential.registry.insecure,
-        )
 
     def url(self, path: str) -> str:
         return self._base() + path

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from private_registries.config import Registry
 from private_registries.credential import Credential
 from private_registries.errors import Failures, InputError, RegistriesError
 from private_registries.hosts import RegistryType
-from private_registries.keychain import Context, resolve_all
+from private_registries.keychain import Context, Outcome, resolve_async
 from private_registries.transport import Transport, TransportOptions
 
 MAX_PARALLEL = 64
@@ -38,7 +38,10 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         )
     directory = Path(args.docker_config) if args.docker_config else dockerconfig.default_dir(env)
     transport = Transport(TransportOptions.from_env(env))
-    logged_in, failures = login(held, Context(env=env, transport=transport))
+    context = Context(
+        env=env, transport=transport, aws_role_to_assume=args.aws_role_to_assume, aws_region=args.aws_region
+    )
+    logged_in, failures = login(held, context)
     if logged_in:
         report = dockerconfig.merge(directory, [item.credential for item in logged_in])
         show(logged_in)
@@ -59,13 +62,25 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def login(held: Sequence[Registry], context: Context) -> tuple[list[LoggedIn], list[RegistriesError]]:
-    """Resolve and check every registry concurrently; the good ones and the failures, in order."""
-    outcomes = resolve_all(held, context)
+    """Resolve and check every registry concurrently; the good ones and the failures, in order.
 
-    def check(outcome: Credential | RegistriesError) -> LoggedIn | RegistriesError:
+    Each registry's anonymous ping runs while its credential is still being exchanged, and its check
+    starts as soon as that credential is there: no registry waits for another.
+    """
+
+    def check(registry: Registry, pending: Future[Outcome]) -> LoggedIn | RegistriesError:
+        client = RegistryClient(context.transport, registry)
+        unreachable: RegistriesError | None = None
+        try:
+            client.ping()
+        except RegistriesError as error:
+            unreachable = error
+        outcome = pending.result()
         if isinstance(outcome, RegistriesError):
-            return outcome
-        client = RegistryClient.for_credential(context.transport, outcome)
+            return outcome  # a missing credential is the first thing to fix
+        if unreachable is not None:
+            return unreachable
+        client.credential = outcome
         try:
             result = client.login()
         except RegistriesError as error:
@@ -77,9 +92,11 @@ def login(held: Sequence[Registry], context: Context) -> tuple[list[LoggedIn], l
             note = pull_quota(client)
         return LoggedIn(outcome, result, note)
 
-    workers = max(1, min(MAX_PARALLEL, len(outcomes)))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(check, outcomes))
+    workers = max(1, min(MAX_PARALLEL, len(held)))
+    # Two pools: checks wait on resolutions, so they must never take the resolvers' threads.
+    with ThreadPoolExecutor(max_workers=4) as resolvers, ThreadPoolExecutor(max_workers=workers) as checkers:
+        pending = resolve_async(held, context, resolvers)
+        results = list(checkers.map(check, held, pending))
     logged_in = [r for r in results if isinstance(r, LoggedIn)]
     failures = [r for r in results if isinstance(r, RegistriesError)]
     for item in logged_in:

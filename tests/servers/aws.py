@@ -1,0 +1,135 @@
+"""One AWS endpoint for the tests: moto's server behind a front that adds what moto lacks.
+
+- every call is logged (service and operation), so tests can count the exchanges;
+- STS AssumeRoleWithWebIdentity is checked like a role's trust policy: the OIDC token must be
+  signed by the issuer stand-in, for audience sts.amazonaws.com, with a `sub` the role trusts;
+- ECR Public's GetAuthorizationToken (moto has no ECR Public) is answered here, in its JSON protocol;
+- the first calls can be made to fail with a 5xx, for retries.
+Everything else is passed to moto as it came.
+"""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+import requests
+
+from tests.servers.moto import MotoServer
+from tests.servers.oidc import OidcIssuer
+
+ECR_PUBLIC_PASSWORD = "public-auth-token"
+DENIED = (
+    '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+    "<Code>AccessDenied</Code><Message>Not authorized to perform sts:AssumeRoleWithWebIdentity</Message>"
+    "</Error><RequestId>bench</RequestId></ErrorResponse>"
+)
+
+
+@dataclass
+class AwsFront:
+    moto: MotoServer
+    issuer: OidcIssuer | None = None
+    trust: dict[str, str] = field(default_factory=dict)  # role ARN -> the `sub` pattern it trusts
+    fail_first: int = 0
+    delay: float = 0.0  # seconds added to every call (benchmarks)
+    calls: list[str] = field(default_factory=list)  # "ecr:GetAuthorizationToken", ...
+
+    def __post_init__(self) -> None:
+        front = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                front._handle(self)
+
+            def do_GET(self) -> None:
+                front._handle(self)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self._lock = threading.Lock()
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def env(self) -> dict[str, str]:
+        return {
+            **self.moto.env(),
+            "AWS_ENDPOINT_URL_ECR": self.url,
+            "AWS_ENDPOINT_URL_ECR_PUBLIC": self.url,
+            "AWS_ENDPOINT_URL_STS": self.url,
+        }
+
+    def count(self, call: str) -> int:
+        return self.calls.count(call)
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
+        if self.delay:
+            time.sleep(self.delay)
+        call = _call_of(handler.headers.get("X-Amz-Target", ""), body)
+        with self._lock:
+            self.calls.append(call)
+            failing = len(self.calls) <= self.fail_first
+        if failing:
+            _send(handler, 503, b'{"__type": "ServiceUnavailableException", "message": "slow down"}')
+            return
+        if call == "ecr-public:GetAuthorizationToken":
+            token = base64.b64encode(f"AWS:{ECR_PUBLIC_PASSWORD}".encode()).decode()
+            answer = {
+                "authorizationData": {"authorizationToken": token, "expiresAt": time.time() + 12 * 3600}
+            }
+            _send(handler, 200, json.dumps(answer).encode(), "application/x-amz-json-1.1")
+            return
+        if call == "sts:AssumeRoleWithWebIdentity" and not self._trusted(body):
+            _send(handler, 403, DENIED.encode(), "text/xml")
+            return
+        headers = {k: v for k, v in handler.headers.items() if k.lower() not in {"host", "content-length"}}
+        upstream = requests.request(
+            handler.command, self.moto.url + handler.path, data=body, headers=headers, timeout=30
+        )
+        _send(handler, upstream.status_code, upstream.content, upstream.headers.get("Content-Type", ""))
+
+    def _trusted(self, body: bytes) -> bool:
+        form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+        pattern = self.trust.get(form.get("RoleArn", ""))
+        if pattern is None or self.issuer is None:
+            return False
+        try:
+            claims = self.issuer.verify(form.get("WebIdentityToken", ""), "sts.amazonaws.com")
+        except Exception:  # any bad token is a refusal, as in AWS
+            return False
+        return fnmatch.fnmatchcase(str(claims.get("sub", "")), pattern)
+
+
+def _call_of(target: str, body: bytes) -> str:
+    if target:
+        prefix, _, operation = target.partition(".")
+        service = {"SpencerFrontendService": "ecr-public"}.get(prefix, "ecr")
+        return f"{service}:{operation}"
+    action = parse_qs(body.decode(errors="replace")).get("Action", [""])[0]
+    return f"sts:{action}"
+
+
+def _send(handler: BaseHTTPRequestHandler, status: int, data: bytes, content_type: str = "") -> None:
+    handler.send_response(status)
+    if content_type:
+        handler.send_header("Content-Type", content_type)
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
