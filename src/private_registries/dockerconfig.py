@@ -120,3 +120,16 @@ def _helper_for(config: Mapping[str, Any], key: str) -> str | None:
 
 def _write(path: Path, config: Mapping[str, Any]) -> None:
     atomic_write(path, (json.dumps(config, indent="\t") + "\n").encode(), mode=0o600)
+
+
+def dockerconfigjson(credentials: Iterable[Credential]) -> dict[str, Any]:
+    """The `.dockerconfigjson` of a Kubernetes Secret, as `kubectl create secret docker-registry`
+    makes it: username, password and auth for each server (Docker Hub under its v1 key)."""
+    auths: dict[str, Any] = {}
+    for credential in credentials:
+        auths[credential.config_key] = {
+            "username": credential.username,
+            "password": credential.password.reveal(),
+            "auth": credential.auth().reveal(),
+        }
+    return {"auths": auths}

@@ -6,11 +6,16 @@ import argparse
 import contextlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from private_registries import output
 from private_registries.config import Registry, merge
-from private_registries.errors import UsageError
+from private_registries.errors import Failures, RegistriesError, UsageError
 from private_registries.store import Store, StoreOptions, open_store
+
+if TYPE_CHECKING:
+    from private_registries.credential import Credential
+    from private_registries.keychain import Context
 
 
 def store_options(args: argparse.Namespace) -> StoreOptions:
@@ -56,3 +61,33 @@ def step(title: str) -> Iterator[None]:
         output.echo("FAILED")
         raise
     output.echo("OK")
+
+
+def context(args: argparse.Namespace, env: Mapping[str, str]) -> Context:
+    """What resolving credentials needs: HTTP, and the ECR defaults of the command line."""
+    from private_registries.keychain import Context
+    from private_registries.transport import Transport, TransportOptions
+
+    return Context(
+        env=env,
+        transport=Transport(TransportOptions.from_env(env)),
+        aws_role_to_assume=getattr(args, "aws_role_to_assume", None),
+        aws_region=getattr(args, "aws_region", None),
+    )
+
+
+def credentials(held: list[Registry], ctx: Context) -> list[Credential]:
+    """Every registry's credential (tokens exchanged); each failure is reported, then all raised."""
+    from private_registries.keychain import resolve_all
+
+    outcomes = resolve_all(held, ctx)
+    failures = [outcome for outcome in outcomes if isinstance(outcome, RegistriesError)]
+    report_all(failures)
+    if failures:
+        raise Failures(failures)
+    return [outcome for outcome in outcomes if not isinstance(outcome, RegistriesError)]
+
+
+def report_all(failures: list[RegistriesError]) -> None:
+    for failure in dict.fromkeys(failures):  # one AWS error may stand for several registries
+        output.report(failure)

@@ -11,13 +11,13 @@ from pathlib import Path
 
 from private_registries import dockerconfig, output
 from private_registries.auth.client import LoginResult, RegistryClient
+from private_registries.commands import common
 from private_registries.commands.common import registries
 from private_registries.config import Registry
 from private_registries.credential import Credential
 from private_registries.errors import Failures, InputError, RegistriesError
 from private_registries.hosts import RegistryType
 from private_registries.keychain import Context, Outcome, resolve_async
-from private_registries.transport import Transport, TransportOptions
 
 MAX_PARALLEL = 64
 
@@ -37,11 +37,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             hint="add one: registries add SERVER USERNAME PASSWORD (or pass --registries FILE)",
         )
     directory = Path(args.docker_config) if args.docker_config else dockerconfig.default_dir(env)
-    transport = Transport(TransportOptions.from_env(env))
-    context = Context(
-        env=env, transport=transport, aws_role_to_assume=args.aws_role_to_assume, aws_region=args.aws_region
-    )
-    logged_in, failures = login(held, context)
+    logged_in, failures = login(held, common.context(args, env))
     if logged_in:
         report = dockerconfig.merge(directory, [item.credential for item in logged_in])
         show(logged_in)
@@ -54,8 +50,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
                 f"use --docker-config with another folder"
             )
         output.echo(f"Login Succeeded: {len(logged_in)} of {len(held)} registries written to {report.path}")
-    for failure in dict.fromkeys(failures):  # one AWS error may stand for several registries
-        output.report(failure)
+    common.report_all(failures)
     if failures:
         raise Failures(failures)
     return 0
