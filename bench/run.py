@@ -8,7 +8,7 @@ import sys
 
 from bench import common  # noqa: F401 - puts the repository on sys.path
 
-BENCHMARKS = ["bench.startup", "bench.login", "bench.exchange"]
+BENCHMARKS = ["bench.startup", "bench.login", "bench.exchange", "bench.preflight", "bench.build_overhead"]
 
 
 def main() -> int:

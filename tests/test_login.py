@@ -36,6 +36,7 @@ def config_of(directory: Path) -> dict[str, object]:
 @pytest.fixture
 def not_a_registry(tmp_path: Path) -> Iterator[str]:
     """An HTTP server that is not a registry: GET /v2/ is a 404."""
+
     class Quiet(SimpleHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
             pass

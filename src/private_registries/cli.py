@@ -20,6 +20,8 @@ COMMANDS = {
     "add": "manage:add",
     "remove": "manage:remove",
     "login": "login:run",
+    "check": "check:run",
+    "build": "build:run",
 }
 TYPES = ("auto", "basic", "dockerhub", "ghcr", "ecr", "ecr-public")
 
@@ -81,7 +83,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="the folder of config.json (default: $DOCKER_CONFIG, else ~/.docker)",
     )
     aws_defaults(login)
+
+    check = commands.add_parser(
+        "check", parents=[store, extra], help="pre-flight: can every base image of the Dockerfile be pulled?"
+    )
+    check.add_argument(
+        "context", metavar="CONTEXT", nargs="?", default=".", help="the build context (default: .)"
+    )
+    dockerfile_options(check)
+    aws_defaults(check)
+
+    build = commands.add_parser(
+        "build", parents=[store, extra], help="build with authenticated base-image pulls"
+    )
+    build.add_argument("context", metavar="CONTEXT", help="the build context")
+    dockerfile_options(build)
+    build.add_argument("-t", "--tag", action="append", metavar="TAG", help="name the image (may be repeated)")
+    build.add_argument("--label", action="append", metavar="KEY=VALUE", help="a label (may be repeated)")
+    build.add_argument("--target", metavar="STAGE", help="build up to this stage")
+    build.add_argument("--pull", action="store_true", help="always pull newer base images")
+    build.add_argument("--no-cache", action="store_true", help="do not use the build cache")
+    build.add_argument("--push", action="store_true", help="push every tag with its registry's credential")
+    build.add_argument("--no-check", action="store_true", help="skip the pre-flight check")
+    aws_defaults(build)
     return parser
+
+
+def dockerfile_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-f", "--file", metavar="FILE", help="the Dockerfile (default: CONTEXT/Dockerfile)")
+    parser.add_argument(
+        "--build-arg", action="append", metavar="NAME=VALUE", help="a build arg (may be repeated)"
+    )
+    parser.add_argument("--platform", metavar="PLATFORM", help="target platform, e.g. linux/amd64")
 
 
 def aws_defaults(parser: argparse.ArgumentParser) -> None:

@@ -75,3 +75,19 @@ def resolve_async(registries: Sequence[Registry], context: Context, pool: Execut
     for name, indexes in groups.items():
         pool.submit(run, name, indexes)
     return futures
+
+
+def automatic(servers: Sequence[str], context: Context) -> list[Registry]:
+    """Registries we may use without an entry, when an image needs them: ghcr.io with the GitHub
+    token, ECR hosts with the AWS credentials of the environment (or the job's role)."""
+    from private_registries.hosts import detect_type
+    from private_registries.registries.ghcr import github_token
+
+    found = []
+    for server in servers:
+        kind = detect_type(server)
+        if kind == RegistryType.GHCR and github_token(context):
+            found.append(Registry(server, None, None, kind, source="automatic (GitHub token)"))
+        elif kind in {RegistryType.ECR, RegistryType.ECR_PUBLIC}:
+            found.append(Registry(server, None, None, kind, source="automatic (AWS credentials)"))
+    return found

@@ -5,9 +5,10 @@ In a GitHub workflow (GITHUB_ACTIONS=true) warnings and errors become annotation
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
 from private_registries.errors import RegistriesError
@@ -56,6 +57,19 @@ def _annotate(level: str, message: str) -> None:
         gha.annotate(level, message)
     else:
         echo(f"{level}: {message}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def group(title: str) -> Iterator[None]:
+    """A foldable group of lines in a workflow log; a plain heading elsewhere."""
+    if in_github_actions():
+        from private_registries import gha
+
+        with gha.group(MASKER.redact(title)):
+            yield
+    else:
+        echo(f"# {title}")
+        yield
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
