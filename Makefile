@@ -13,8 +13,8 @@ test: deps venv lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: venv
-	$(VENV)/bin/ruff check src tests bench scripts
-	$(VENV)/bin/ruff format --check src tests bench scripts
+	$(VENV)/bin/ruff check src tests bench scripts entrypoint.py
+	$(VENV)/bin/ruff format --check src tests bench scripts entrypoint.py
 	$(VENV)/bin/mypy
 
 ## make demo: a throwaway private registry, `registries add`, `registries login`, a `docker pull`

@@ -22,6 +22,10 @@ COMMANDS = {
     "login": "login:run",
     "check": "check:run",
     "build": "build:run",
+    "action": "action:run",
+    "pull-secret": "pullsecret:run",
+    "inject": "inject:run",
+    "convox": "convox:run",
 }
 TYPES = ("auto", "basic", "dockerhub", "ghcr", "ecr", "ecr-public")
 
@@ -84,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     aws_defaults(login)
 
+    deploy_parsers(commands, store, extra)
+
     check = commands.add_parser(
         "check", parents=[store, extra], help="pre-flight: can every base image of the Dockerfile be pulled?"
     )
@@ -106,7 +112,81 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--push", action="store_true", help="push every tag with its registry's credential")
     build.add_argument("--no-check", action="store_true", help="skip the pre-flight check")
     aws_defaults(build)
+
+    action = commands.add_parser(
+        "action", help="the GitHub Action's stages (the action's entrypoint runs them)"
+    )
+    action.add_argument("stage", choices=["main", "post"])
+    action.add_argument("args", nargs="*", help="the action's args: the host path of runner.temp")
     return parser
+
+
+def deploy_parsers(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    store: argparse.ArgumentParser,
+    extra: argparse.ArgumentParser,
+) -> None:
+    """pull-secret, inject and convox: the pull secrets handed on to the deploy step."""
+    pull_secret = commands.add_parser(
+        "pull-secret",
+        parents=[store, extra],
+        help="a Kubernetes dockerconfigjson Secret of the registries (as kubectl create secret makes it)",
+    )
+    pull_secret.add_argument("--name", default="registry-credentials", help="the Secret's name")
+    pull_secret.add_argument("--namespace", metavar="NS", help="the Secret's namespace")
+    pull_secret.add_argument(
+        "-o", "--output", metavar="FILE", help="write it to FILE (mode 0600), not stdout"
+    )
+    pull_secret.add_argument("--format", choices=("yaml", "json"), default="yaml")
+    pull_secret.add_argument(
+        "--for",
+        dest="for_files",
+        nargs="+",
+        action="extend",
+        metavar="FILE",
+        help="only the registries that the images in these manifests come from",
+    )
+    refresh = pull_secret.add_argument_group("ECR refresher (a CronJob renewing the Secret every 6 hours)")
+    refresh.add_argument("--refresher", action="store_true", help="emit the refresher's manifests instead")
+    refresh.add_argument("--image", metavar="IMAGE", help="the image it runs (default: this version's)")
+    refresh.add_argument("--schedule", default="0 */6 * * *", help="its cron schedule (%(default)s)")
+    refresh.add_argument("--irsa-role-arn", metavar="ARN", help="annotate its ServiceAccount for IRSA")
+    refresh.add_argument(
+        "--apply", action="store_true", help="inside the cluster: write the Secret through the Kubernetes API"
+    )
+    refresh.add_argument(
+        "--service-account-dir",
+        default="/var/run/secrets/kubernetes.io/serviceaccount",
+        metavar="DIR",
+        help="with --apply: the pod's service-account token, ca.crt and namespace",
+    )
+    aws_defaults(pull_secret)
+
+    inject = commands.add_parser(
+        "inject", parents=[store, extra], help="add imagePullSecrets to the workloads in manifests, in place"
+    )
+    inject.add_argument("files", nargs="+", metavar="FILE", help="Kubernetes manifests (multi-document YAML)")
+    inject.add_argument("--name", default="registry-credentials", help="the Secret's name (%(default)s)")
+    inject.add_argument(
+        "--all",
+        action="store_true",
+        help="every workload, not only those whose images come from a held registry",
+    )
+    inject.add_argument(
+        "--service-account",
+        action="store_true",
+        help="also ServiceAccounts (they reach a pod only if the pod lists no imagePullSecrets)",
+    )
+    inject.add_argument("--dry-run", action="store_true", help="show the diff; change nothing")
+
+    convox = commands.add_parser(
+        "convox", parents=[store, extra], help="check convox.yml imagePullSecrets; export their passwordEnv"
+    )
+    convox.add_argument("file", nargs="?", metavar="FILE", help="the convox.yml (default: ./convox.yml)")
+    convox.add_argument(
+        "--write", action="store_true", help="add the entries that registries we hold lack (with passwordEnv)"
+    )
+    aws_defaults(convox)
 
 
 def dockerfile_options(parser: argparse.ArgumentParser) -> None:

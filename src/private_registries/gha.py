@@ -10,6 +10,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator, Mapping
+from typing import TextIO
 from urllib.parse import quote
 
 from actions_toolkit.command import escape_data, escape_property
@@ -47,8 +48,9 @@ def group(title: str) -> Iterator[None]:
         issue("endgroup", "")
 
 
-def append_summary(markdown: str) -> None:
-    path = os.environ.get("GITHUB_STEP_SUMMARY")
+def append_summary(markdown: str, env: Mapping[str, str]) -> None:
+    """Markdown for the run's summary page ($GITHUB_STEP_SUMMARY, at most 1 MiB a step)."""
+    path = env.get("GITHUB_STEP_SUMMARY")
     if path:
         with open(path, "a", encoding="utf-8") as handle:
             handle.write(markdown.rstrip("\n") + "\n")
@@ -86,3 +88,58 @@ def oidc_token(audience: str, env: Mapping[str, str], transport: Transport) -> S
     if not isinstance(value, str) or not value:
         raise RegistriesError("the job's OIDC token service answered without a token")
     return Secret(value)
+
+
+def announce_secrets(stream: str = "stdout") -> None:
+    """Announce every secret, known now or made later, with `::add-mask::` on sys.stdout or sys.stderr.
+
+    A command whose standard output is data (a Secret's YAML piped to kubectl) announces on standard
+    error, which the runner reads for workflow commands too. Call it once per process and stream.
+    """
+    from private_registries.secret import MASKER
+
+    def announce(value: str) -> None:
+        target: TextIO = getattr(sys, stream)
+        target.write(f"::add-mask::{escape_data(value)}\n")
+        target.flush()
+
+    MASKER.on_register(announce)
+
+
+def export_env(env: Mapping[str, str], values: Mapping[str, Secret | str]) -> None:
+    """Variables for the steps after this one ($GITHUB_ENV)."""
+    _append(env, "GITHUB_ENV", values)
+
+
+def set_outputs(env: Mapping[str, str], values: Mapping[str, Secret | str]) -> None:
+    """The step's outputs ($GITHUB_OUTPUT)."""
+    _append(env, "GITHUB_OUTPUT", values)
+
+
+def save_state(env: Mapping[str, str], values: Mapping[str, Secret | str]) -> None:
+    """What the post stage reads back as STATE_<name> ($GITHUB_STATE)."""
+    _append(env, "GITHUB_STATE", values)
+
+
+def _append(env: Mapping[str, str], variable: str, values: Mapping[str, Secret | str]) -> None:
+    """Append NAME<<DELIMITER ... entries to the file `variable` names (path from `env`, not
+    os.environ), each with a random delimiter that the value may not contain (actions-toolkit
+    refuses it). Secret values are masked before they are written."""
+    from actions_toolkit.file_command import prepare_key_value_message
+
+    if not values:
+        return
+    path = env.get(variable)
+    if not path:
+        raise InputError(f"{variable} is not set: cannot hand values to the workflow")
+    lines = []
+    for name, value in values.items():
+        plain = value.reveal() if isinstance(value, Secret) else value
+        if isinstance(value, Secret):
+            add_mask(plain)
+        try:
+            lines.append(prepare_key_value_message(name, plain))
+        except Exception:  # actions-toolkit raises plain Exception when a value holds its delimiter
+            raise InputError(f"the value of {name} cannot be written to {variable}") from None
+    with open(path, "a", encoding="utf-8", newline="") as handle:
+        handle.write("".join(line + os.linesep for line in lines))

@@ -8,6 +8,7 @@ The first path component is a registry only if it has a dot or a colon, or is `l
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from private_registries.errors import InputError
@@ -77,3 +78,19 @@ def parse_image(text: str, where: str = "image") -> ImageRef:
     if tag is None and not digest:
         tag = "latest"
     return ImageRef(server, path, tag, digest or None)
+
+
+def image_server(reference: object) -> str | None:
+    """The registry of an image reference; None when it is not one (empty, an unrendered template)."""
+    if not isinstance(reference, str):
+        return None
+    try:
+        return parse_image(reference).server
+    except InputError:
+        return None
+
+
+def servers_of(images: Iterable[object]) -> list[str]:
+    """The distinct registries of these images, in order of first appearance."""
+    found = (image_server(image) for image in images)
+    return list(dict.fromkeys(server for server in found if server))

@@ -41,6 +41,10 @@ def error(message: str) -> None:
     _annotate("error", message)
 
 
+def notice(message: str) -> None:
+    _annotate("notice", message)
+
+
 def report(failure: RegistriesError) -> None:
     """An error as the user sees it: what failed, then the fix, indented below."""
     message = failure.message

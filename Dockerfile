@@ -1,0 +1,20 @@
+# The action's image. BASE_IMAGE can name a mirror of python:3.12-slim (or any Debian-like image
+# with python3 >= 3.11 and its venv module).
+ARG BASE_IMAGE=python:3.12-slim
+FROM ${BASE_IMAGE} AS install
+COPY requirements/runtime.txt /tmp/runtime.txt
+# Pinned and hashed: only these exact files are installed.
+RUN python3 -m venv /opt/venv \
+ && /opt/venv/bin/pip install --no-cache-dir --no-compile --require-hashes -r /tmp/runtime.txt
+COPY pyproject.toml README.md /tmp/src/
+COPY src /tmp/src/src
+COPY scripts/trim.py /tmp/trim.py
+RUN /opt/venv/bin/pip install --no-cache-dir --no-compile --no-deps /tmp/src \
+ && /opt/venv/bin/python /tmp/trim.py /opt/venv
+
+FROM ${BASE_IMAGE}
+COPY --from=install /opt/venv /opt/venv
+COPY entrypoint.py /entrypoint.py
+RUN ln -s /entrypoint.py /post.py
+ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+ENTRYPOINT ["/entrypoint.py"]

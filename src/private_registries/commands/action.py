@@ -1,0 +1,16 @@
+"""`registries action main|post`: the action's stages, as its entrypoint calls them."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+
+
+def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    if args.stage == "post":
+        from private_registries.action import post
+
+        return post.run(env, args.args)
+    from private_registries.action import main
+
+    return main.run(env, args.args)

@@ -1,0 +1,258 @@
+"""The action as the runner runs it: its image built from this repository, `docker run` with the
+runner's mounts and file commands, a later host step that uses what it left, then the post stage."""
+
+import base64
+import json
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.servers.aws import ECR_PUBLIC_PASSWORD, AwsFront
+from tests.servers.dockerd import Dockerd
+from tests.servers.fixtures import ECR_ACCOUNT, GITHUB_TOKEN, PrivateRegistry, pull_fresh
+from tests.servers.oidc import OidcIssuer
+from tests.servers.runner import RUNNER_UID, RunnerJob, StepResult, build_action_image
+
+ROLE = "arn:aws:iam::123456789012:role/ecr-pull"
+
+
+@pytest.fixture(scope="session")
+def action_image(dockerd: Dockerd) -> str:
+    return build_action_image(dockerd)
+
+
+@pytest.fixture
+def job(dockerd: Dockerd, action_image: str) -> Iterator[RunnerJob]:
+    """A job's folders where the runner user can reach them (pytest's own tmp folders are 0700)."""
+    root = Path(tempfile.mkdtemp(prefix="bench-job-", dir="/tmp"))
+    root.chmod(0o755)
+    try:
+        yield RunnerJob(root, dockerd, action_image)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def secret_entry(reg: PrivateRegistry) -> str:
+    """A REGISTRY_* secret's value, as `registries add --repo` writes it."""
+    return json.dumps({"server": reg.server, "username": reg.username, "password": reg.password})
+
+
+def secrets_input(*registries: PrivateRegistry, **others: str) -> str:
+    """`${{ toJSON(secrets) }}`: every secret of the repository, ours among them."""
+    from private_registries.sources import secret_name
+
+    values = {secret_name(reg.server): secret_entry(reg) for reg in registries}
+    return json.dumps({"github_token": "ghs_unrelated", **others, **values})
+
+
+def unmasked(step: StepResult, *values: str) -> list[str]:
+    """Lines of the step's log that show a value outside an ::add-mask:: command."""
+    return [
+        line
+        for line in step.text.splitlines()
+        if any(value in line for value in values) and not line.startswith("::add-mask::")
+    ]
+
+
+def as_runner_user(dockerd: Dockerd, config: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """A later step on the host: the runner user (not root) with the DOCKER_CONFIG the action left."""
+    os.chmod(dockerd.socket, 0o666)  # noqa: S103 - the bench daemon, so the runner user can reach it
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": "/nonexistent",
+        "DOCKER_HOST": dockerd.host,
+        "DOCKER_CONFIG": config,
+    }
+    argv = [
+        "setpriv",
+        f"--reuid={RUNNER_UID}",
+        f"--regid={RUNNER_UID}",
+        "--clear-groups",
+        dockerd.client_binary,
+        *args,
+    ]
+    return subprocess.run(argv, env=env, capture_output=True, text=True, check=False, timeout=300)
+
+
+def test_main_later_step_and_post(
+    job: RunnerJob,
+    dockerd: Dockerd,
+    private_registry: PrivateRegistry,
+    token_registry: PrivateRegistry,
+    ghcr_registry: PrivateRegistry,
+) -> None:
+    main = job.run(
+        "main",
+        {
+            "secrets": secrets_input(private_registry, token_registry),
+            "registries": json.dumps([{"server": ghcr_registry.server, "type": "ghcr"}]),
+            "github-token": GITHUB_TOKEN,
+        },
+    )
+    assert main.code == 0, main.text
+    config = main.env["DOCKER_CONFIG"]
+    assert config.startswith(str(job.temp) + "/")  # the HOST path, usable by later host steps
+    assert main.outputs["docker-config"] == config
+    path = Path(config) / "config.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert (path.stat().st_uid, Path(config).stat().st_uid) == (RUNNER_UID, RUNNER_UID)
+    assert set(json.loads(path.read_text())["auths"]) == {
+        private_registry.server,
+        token_registry.server,
+        ghcr_registry.server,
+    }
+
+    listed = json.loads(main.outputs["registries"])
+    assert {(r["server"], r["type"]) for r in listed} == {
+        (private_registry.server, "basic"),
+        (token_registry.server, "basic"),
+        (ghcr_registry.server, "ghcr"),
+    }
+    assert [r["expires-at"] for r in listed if r["type"] == "ghcr"] == ["end of the job"]
+    dockerconfigjson = main.outputs["dockerconfigjson"]
+    assert (
+        json.loads(base64.b64decode(dockerconfigjson))["auths"][private_registry.server]["password"]
+        == private_registry.password
+    )
+    pull_secret = Path(main.outputs["pull-secret-file"])
+    assert pull_secret.exists() and stat.S_IMODE(pull_secret.stat().st_mode) == 0o600
+
+    secrets = [private_registry.password, token_registry.password, GITHUB_TOKEN, dockerconfigjson]
+    secrets += [
+        base64.b64encode(f"{r.username}:{r.password}".encode()).decode()
+        for r in (private_registry, token_registry)
+    ]
+    assert not unmasked(main, *secrets)
+    masked = {
+        line.removeprefix("::add-mask::") for line in main.out.splitlines() if line.startswith("::add-mask::")
+    }
+    assert {private_registry.password, token_registry.password, GITHUB_TOKEN, dockerconfigjson} <= masked
+    assert "| Registry | Type | User | Expires |" in main.summary
+    assert private_registry.password not in main.summary
+
+    for reg in (private_registry, token_registry, ghcr_registry):
+        dockerd.docker("rmi", "-f", reg.reference, check=False)
+        pulled = as_runner_user(dockerd, config, "pull", reg.reference)
+        assert pulled.returncode == 0, pulled.stderr
+
+    post = job.run("post", {"logout": "true"})
+    assert post.code == 0, post.text
+    assert not Path(config).exists()
+    assert not pull_secret.exists()
+
+
+def test_build_and_push_in_the_action(
+    job: RunnerJob, dockerd: Dockerd, private_registry: PrivateRegistry, token_registry: PrivateRegistry
+) -> None:
+    (job.workspace / "app").mkdir()
+    (job.workspace / "app" / "Dockerfile").write_text(
+        f"ARG BASE={private_registry.reference}\nFROM $BASE\nRUN echo from-the-action > /made\n"
+    )
+    target = f"{token_registry.server}/ci/app:1"
+    dockerd.docker("rmi", "-f", private_registry.reference, check=False)
+    main = job.run(
+        "main",
+        {
+            "secrets": secrets_input(private_registry, token_registry),
+            "context": "app",
+            "tags": target,
+            "push": "true",
+        },
+    )
+    assert main.code == 0, main.text
+    assert main.outputs["image-id"].startswith("sha256:")
+    assert main.outputs["digest"].startswith("sha256:")
+    base_images = json.loads(main.outputs["base-images"])
+    assert list(base_images) == [private_registry.reference]
+    assert base_images[private_registry.reference].startswith("sha256:")
+    assert "#### Base images" in main.summary and main.outputs["digest"] in main.summary
+    config = main.env["DOCKER_CONFIG"]
+    assert pull_fresh(dockerd, target, Path(config)).returncode == 0
+    assert not unmasked(main, private_registry.password, token_registry.password)
+
+
+def test_ecr_with_the_jobs_oidc_role_in_the_trimmed_image(
+    job: RunnerJob,
+    dockerd: Dockerd,
+    aws: AwsFront,
+    oidc: OidcIssuer,
+    ecr_registry: PrivateRegistry,
+    registry_factory,
+) -> None:
+    """ECR, ECR Public and STS clients work in the image (botocore's data is trimmed to them)."""
+    aws.trust[ROLE] = "repo:octo/app:*"
+    public = registry_factory(users={"AWS": ECR_PUBLIC_PASSWORD})
+    entries = [
+        {"server": ecr_registry.server, "type": "ecr", "aws-account": ECR_ACCOUNT, "aws-region": "us-east-1"},
+        {"server": public.server, "type": "ecr-public"},
+    ]
+    env = {
+        k: v
+        for k, v in aws.env().items()
+        if not k.startswith("AWS_ACCESS") and not k.startswith("AWS_SECRET")
+    }
+    main = job.run(
+        "main",
+        {"registries": json.dumps(entries), "aws-role-to-assume": ROLE},
+        env={**env, **oidc.env(), "AWS_EC2_METADATA_DISABLED": "true"},
+    )
+    assert main.code == 0, main.text
+    assert aws.count("sts:AssumeRoleWithWebIdentity") == 1
+    assert aws.count("ecr:GetAuthorizationToken") == 1
+    assert aws.count("ecr-public:GetAuthorizationToken") == 1
+    assert pull_fresh(dockerd, ecr_registry.reference, Path(main.env["DOCKER_CONFIG"])).returncode == 0
+    assert not unmasked(main, ecr_registry.password, ECR_PUBLIC_PASSWORD)
+
+
+def test_a_fork_pull_request_carries_on_without_secrets(job: RunnerJob) -> None:
+    event = job.temp / "_github_workflow" / "event.json"
+    event.write_text(
+        json.dumps(
+            {
+                "pull_request": {
+                    "head": {"repo": {"full_name": "stranger/app"}},
+                    "base": {"repo": {"full_name": "octo/app"}},
+                }
+            }
+        )
+    )
+    main = job.run(
+        "main",
+        {"secrets": json.dumps({"github_token": "ghs_x"})},
+        env={"GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": "/github/workflow/event.json"},
+    )
+    assert main.code == 0, main.text
+    assert "::notice::This is a pull request from a fork" in main.out
+    assert "pull request from a fork" in main.summary
+
+
+def test_bad_input_fails_the_step_with_a_clear_error(job: RunnerJob) -> None:
+    main = job.run("main", {"push": "yes please", "registries": "[]"})
+    assert main.code == 1
+    assert "::error::input push: 'yes please' is not a boolean" in main.out
+    assert "Traceback" not in main.text
+
+
+def test_values_cannot_inject_workflow_commands(job: RunnerJob, private_registry: PrivateRegistry) -> None:
+    hostile = "pw%0A::set-output name=x::y\n::warning::injected"
+    entries = [{"server": private_registry.server, "username": "alice", "password": hostile}]
+    main = job.run("main", {"registries": json.dumps(entries)})
+    assert main.code == 1  # the password is wrong, and that is all that happens
+    commands = [line for line in main.out.splitlines() if line.startswith("::")]
+    assert all(
+        line.split("::")[1].split(" ")[0] in {"add-mask", "error", "warning", "notice", "group", "endgroup"}
+        for line in commands
+    )
+    assert not [line for line in commands if line.startswith("::warning::injected")]
+    # what the hostile value holds appears only inside the messages of our own commands
+    assert not [
+        line
+        for line in main.text.splitlines()
+        if line.lstrip().startswith(("::set-output", "::warning::injected"))
+    ]
