@@ -301,7 +301,9 @@ def test_build_log_is_folded_in_github_actions(
 ) -> None:
     context = tmp_path / "ctx"
     context.mkdir()
-    (context / "Dockerfile").write_text(f"FROM {private_registry.reference}\nRUN echo in-the-log\n")
+    (context / "Dockerfile").write_text(
+        f"FROM {private_registry.reference}\nRUN echo in-the-log ::warning::from-the-build\n"
+    )
     path = entries_file(tmp_path, [basic(private_registry)])
     result = registries(
         {**build_env(env, dockerd), "GITHUB_ACTIONS": "true"},
@@ -317,6 +319,14 @@ def test_build_log_is_folded_in_github_actions(
     start = lines.index("::group::Build bench/fold:1")
     end = lines.index("::endgroup::")
     assert any("in-the-log" in line for line in lines[start:end])
+    # the build's own output cannot issue workflow commands: it runs between stop-commands and its token
+    stop = next(i for i, line in enumerate(lines) if line.startswith("::stop-commands::"))
+    token = lines[stop].removeprefix("::stop-commands::")
+    resume = lines.index(f"::{token}::")
+    assert start < stop < resume < end
+    assert all(
+        i in range(stop, resume) for i, line in enumerate(lines) if "::warning::from-the-build" in line
+    )
 
 
 def test_secrets_never_reach_the_image(

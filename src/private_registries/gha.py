@@ -48,6 +48,20 @@ def group(title: str) -> Iterator[None]:
         issue("endgroup", "")
 
 
+@contextlib.contextmanager
+def stop_commands() -> Iterator[None]:
+    """Lines printed inside are not workflow commands, whatever they hold (a build's own output)."""
+    import secrets
+
+    token = secrets.token_hex(16)
+    issue("stop-commands", token)
+    try:
+        yield
+    finally:
+        sys.stdout.write(f"::{token}::\n")
+        sys.stdout.flush()
+
+
 def append_summary(markdown: str, env: Mapping[str, str]) -> None:
     """Markdown for the run's summary page ($GITHUB_STEP_SUMMARY, at most 1 MiB a step)."""
     path = env.get("GITHUB_STEP_SUMMARY")

@@ -76,6 +76,18 @@ def group(title: str) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def untrusted() -> Iterator[None]:
+    """Output we did not write (a build log): in a workflow, it cannot issue workflow commands."""
+    if in_github_actions():
+        from private_registries import gha
+
+        with gha.stop_commands():
+            yield
+    else:
+        yield
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     """Columns padded as `convox registries` pads them (two spaces between)."""
     widths = [len(h) for h in headers]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from private_registries import output
-from private_registries.build import BuildError, BuildOptions, build, connect, push
+from private_registries.build import BuildOptions, build, connect, push
 from private_registries.commands import common, images
 from private_registries.config import Registry
 from private_registries.credential import Credential
@@ -81,16 +81,13 @@ def build_image(
     _refuse_secrets(options)
     client = connect(env)
     log = output.echo
-    with output.group(f"Build {', '.join(options.tags) or options.context}"):
-        try:
-            image_id = build(client, options, [c for c in credentials if c.server in servers], log)
-        except BuildError:
-            raise
+    with output.group(f"Build {', '.join(options.tags) or options.context}"), output.untrusted():
+        image_id = build(client, options, [c for c in credentials if c.server in servers], log)
     built = Built(image_id, list(options.tags), base_images=base_digests)
     if push_tags:
         by_server = {c.server: c for c in credentials}
         for tag in options.tags:
-            with output.group(f"Push {tag}"):
+            with output.group(f"Push {tag}"), output.untrusted():
                 built.pushed[tag] = push(client, tag, by_server.get(parse_image(tag).server), log)
     return built
 
