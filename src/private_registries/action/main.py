@@ -134,6 +134,9 @@ def log_in(held: list[Registry], context: Context, outcome: Outcome) -> None:
     if logged_in:
         with output.group(f"Logged in to {len(logged_in)} of {len(held)} registries"):
             show(logged_in)
+        for item in logged_in:
+            if item.note:  # Docker Hub's pull quota
+                output.echo(f"{item.credential.server}: {item.note}")
     for failure in dict.fromkeys(failures):
         output.report(failure)
     outcome.failures += failures
