@@ -153,3 +153,19 @@ def test_the_oidc_token_service_is_retried(env: dict[str, str]) -> None:
         assert issuer.requests == 3
     finally:
         issuer.stop()
+
+
+def test_a_self_signed_registry_on_loopback_or_marked_insecure(
+    env: dict[str, str], dockerd: Dockerd, registry_factory: Callable[..., Registry], tmp_path: Path
+) -> None:
+    """As the daemon does for its insecure registries: HTTPS, without verifying the certificate."""
+    local = registry_factory(users={"gina": "pw-gina"}, tls_host="127.0.0.1")
+    result = login(env, tmp_path, {"server": local.server, "username": "gina", "password": "pw-gina"})
+    assert result.code == 0, result.err
+    assert "Warning" not in result.err
+    push(dockerd, f"{local.server}/tls/app:1", "gina", "pw-gina", tmp_path)
+    assert pull_fresh(dockerd, f"{local.server}/tls/app:1", tmp_path / "docker").returncode == 0
+    remote = registry_factory(users={"gina": "pw-gina"}, tls_host=outward_address())
+    entry = {"server": remote.server, "username": "gina", "password": "pw-gina"}
+    assert "certificate verify failed" in login(env, tmp_path, entry).err
+    assert login(env, tmp_path, {**entry, "insecure": True}).code == 0

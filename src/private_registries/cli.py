@@ -27,6 +27,8 @@ COMMANDS = {
     "inject": "inject:run",
     "convox": "convox:run",
 }
+# pull-secret announces on stderr when its stdout is the Secret; the action's stages always announce.
+ANNOUNCE_THEMSELVES = frozenset({"pull-secret", "action"})
 TYPES = ("auto", "basic", "dockerhub", "ghcr", "ecr", "ecr-public")
 
 
@@ -223,6 +225,10 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     output.configure(env)
     try:
         args = parse(sys.argv[1:] if argv is None else argv)
+        if output.in_github_actions() and args.command not in ANNOUNCE_THEMSELVES:
+            from private_registries import gha
+
+            gha.announce_secrets()  # every secret, and each form derived from it, masked as it is made
         module_name, function_name = COMMANDS[args.command].split(":")
         module = importlib.import_module(f"private_registries.commands.{module_name}")
         exit_code: int = getattr(module, function_name)(args, env)

@@ -10,7 +10,6 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator, Mapping
-from typing import TextIO
 from urllib.parse import quote
 
 from actions_toolkit.command import escape_data, escape_property
@@ -22,6 +21,9 @@ from private_registries.transport import NetworkFailure, Transport
 
 def issue(command: str, message: str, **properties: str) -> None:
     """Print `::command k=v::message` with every part escaped, so no value can start a command."""
+    from private_registries import output
+
+    output.start_line()  # a command is only one at the start of a line
     props = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
     sys.stdout.write(f"::{command}{' ' + props if props else ''}::{escape_data(message)}\n")
     sys.stdout.flush()
@@ -112,12 +114,11 @@ def announce_secrets(stream: str = "stdout") -> None:
     """
     from private_registries.secret import MASKER
 
-    def announce(value: str) -> None:
-        target: TextIO = getattr(sys, stream)
-        target.write(f"::add-mask::{escape_data(value)}\n")
-        target.flush()
+    def on_stderr(value: str) -> None:
+        sys.stderr.write(f"::add-mask::{escape_data(value)}\n")
+        sys.stderr.flush()
 
-    MASKER.on_register(announce)
+    MASKER.on_register(add_mask if stream == "stdout" else on_stderr)
 
 
 def export_env(env: Mapping[str, str], values: Mapping[str, Secret | str]) -> None:

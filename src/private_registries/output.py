@@ -27,10 +27,25 @@ def in_github_actions() -> bool:
     return _annotations
 
 
+_mid_line = False  # stdout holds a line not yet ended ("Adding registry... ")
+
+
 def echo(text: str = "", *, end: str = "\n", file: TextIO | None = None) -> None:
+    global _mid_line
     stream = file or sys.stdout
-    stream.write(MASKER.redact(text) + end)
+    written = MASKER.redact(text) + end
+    stream.write(written)
     stream.flush()
+    if stream is sys.stdout and written:
+        _mid_line = not written.endswith("\n")
+
+
+def start_line() -> None:
+    """End a line left open, so that what follows (a workflow command) starts a line of its own."""
+    global _mid_line
+    if _mid_line:
+        sys.stdout.write("\n")
+        _mid_line = False
 
 
 def warn(message: str) -> None:

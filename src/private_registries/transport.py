@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import ssl
 import threading
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import certifi
 import requests
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
     from requests.adapters import _HostParams, _PoolKwargs
 
 USER_AGENT = "private-registries"
+# The only unverified requests are the ones made on purpose (see Transport._probe): no warning each.
+warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
@@ -84,11 +88,16 @@ class Transport:
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self._schemes: dict[str, str] = {}
+        # Registries we may not verify: loopback or marked insecure, with a certificate no CA vouches
+        # for (a self-signed one). The daemon treats them the same way.
+        self._unverified: set[str] = set()
         self._lock = threading.Lock()
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", (self.options.connect_timeout, self.options.read_timeout))
         kwargs.setdefault("allow_redirects", True)
+        if self._unverified and urlsplit(url).netloc in self._unverified:
+            kwargs.setdefault("verify", False)
         try:
             return self.session.request(method, url, **kwargs)
         except requests.exceptions.SSLError as exc:
@@ -117,15 +126,28 @@ class Transport:
             return f"{known}://{host}"
         scheme = "https"
         if insecure or is_loopback(host):
-            try:
-                self.request("GET", f"https://{host}/v2/", allow_redirects=False)
-            except NetworkFailure as failure:
-                if failure.kind not in {"tls", "unreachable"}:
-                    raise
-                scheme = "http"
+            scheme = self._probe(host)
         with self._lock:
             self._schemes[host] = scheme
         return f"{scheme}://{host}"
+
+    def _probe(self, host: str) -> str:
+        """HTTPS if it answers (verified, or else unverified), plain HTTP if it does not speak TLS."""
+        try:
+            self.request("GET", f"https://{host}/v2/", allow_redirects=False)
+            return "https"
+        except NetworkFailure as failure:
+            if failure.kind not in {"tls", "unreachable"}:
+                raise
+            if "certificate verify failed" not in failure.reason:
+                return "http"
+        try:
+            self.request("GET", f"https://{host}/v2/", allow_redirects=False, verify=False)
+        except NetworkFailure:
+            return "http"
+        with self._lock:
+            self._unverified.add(host)
+        return "https"
 
 
 class _OneContextAdapter(HTTPAdapter):
@@ -137,6 +159,9 @@ class _OneContextAdapter(HTTPAdapter):
 
     def __init__(self, context: ssl.SSLContext, **kwargs: Any) -> None:
         self._context = context
+        self._unverified = ssl.create_default_context()
+        self._unverified.check_hostname = False
+        self._unverified.verify_mode = ssl.CERT_NONE
         super().__init__(**kwargs)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
@@ -147,8 +172,7 @@ class _OneContextAdapter(HTTPAdapter):
         self, request: requests.PreparedRequest, verify: bool | str, cert: Any = None
     ) -> tuple[_HostParams, _PoolKwargs]:
         host, pool = super().build_connection_pool_key_attributes(request, bool(verify), cert)
-        if verify is not False:
-            pool["ssl_context"] = self._context
+        pool["ssl_context"] = self._context if verify is not False else self._unverified
         return host, pool
 
     def cert_verify(self, conn: Any, url: str, verify: bool | str, cert: Any) -> None:

@@ -16,8 +16,6 @@ DEFAULT_FILE = "convox.yml"
 
 
 def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    if output.in_github_actions():
-        gha.announce_secrets()
     path = Path(args.file or DEFAULT_FILE)
     manifest = convox.load(path)
     entries, errors = convox.validate(manifest)
