@@ -1,0 +1,78 @@
+"""The action's stages in-process, for what the container tests cannot reach cheaply: input parsing,
+and a post stage that must warn, never fail."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from private_registries.action import post
+from private_registries.action.inputs import ActionInputs
+from private_registries.errors import InputError
+
+
+def test_inputs_as_the_runner_sets_them() -> None:
+    env = {
+        "INPUT_TAGS": "a.example.org/x:1\nb.example.org/x:1, c.example.org/x:1\n",
+        "INPUT_BUILD-ARGS": "VERSION=1.2.3\nFLAGS=a=b,c\n\n",
+        "INPUT_PUSH": "TRUE",
+        "INPUT_CHECK": "",
+        "INPUT_GITHUB-TOKEN": "ghs_inputtoken",
+        "INPUT_PULL-SECRET-NAME": "",
+    }
+    inputs = ActionInputs.from_env(env, ["/home/runner/work/_temp"])
+    assert list(inputs.tags) == ["a.example.org/x:1", "b.example.org/x:1", "c.example.org/x:1"]
+    assert dict(inputs.build_args) == {"VERSION": "1.2.3", "FLAGS": "a=b,c"}
+    assert (inputs.push, inputs.check, inputs.logout) == (True, True, True)
+    assert inputs.pull_secret_name == "registry-credentials"
+    assert inputs.runner_temp == "/home/runner/work/_temp"
+    assert inputs.github_token is not None and inputs.github_token.reveal() == "ghs_inputtoken"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"INPUT_LOGOUT": "yes"}, "input logout: 'yes' is not a boolean"),
+        ({"INPUT_LABELS": "team"}, "input labels, line 1: expected NAME=VALUE"),
+    ],
+)
+def test_bad_inputs(env: dict[str, str], message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        ActionInputs.from_env(env)
+
+
+def test_post_warns_and_never_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "docker"
+    folder.mkdir()
+    (folder / "config.json").write_text("{not json")
+    env = {
+        "STATE_logout": "true",
+        "STATE_docker_config": str(folder),
+        "STATE_keys": json.dumps(["a.example.org"]),
+    }
+    assert post.run(env) == 0
+    assert "::warning::could not remove the registry credentials" in capsys.readouterr().out
+    assert (folder / "config.json").read_text() == "{not json"
+
+
+def test_post_takes_out_only_its_own_keys(tmp_path: Path) -> None:
+    folder = tmp_path / "docker"
+    folder.mkdir()
+    (folder / "config.json").write_text(
+        json.dumps({"auths": {"ours.example.org": {"auth": "x"}, "theirs.example.org": {"auth": "y"}}})
+    )
+    env = {
+        "STATE_logout": "true",
+        "STATE_docker_config": str(folder),
+        "STATE_keys": json.dumps(["ours.example.org"]),
+    }
+    assert post.run(env) == 0
+    assert json.loads((folder / "config.json").read_text())["auths"] == {"theirs.example.org": {"auth": "y"}}
+
+
+def test_post_does_nothing_without_logout(tmp_path: Path) -> None:
+    folder = tmp_path / "docker"
+    folder.mkdir()
+    env = {"STATE_logout": "false", "STATE_docker_config": str(folder), "STATE_created_docker_config": "true"}
+    assert post.run(env) == 0
+    assert folder.exists()
