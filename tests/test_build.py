@@ -108,6 +108,7 @@ def test_multi_stage_build_from_three_private_registries_with_no_login(
             reference
         )
     assert "Built sha256:" in result.out
+    assert aws.count("ecr:GetAuthorizationToken") == 1  # the pre-flight's token serves the build too
     run = dockerd.docker("run", "--rm", "bench/three:1", "cat", "/result")
     assert run.stdout.split() == ["built-in-one", ecr_registry.reference]
     assert not (Path(env["HOME"]) / ".docker").exists()  # nothing written to the user's docker config

@@ -266,3 +266,18 @@ def test_docker_hub_pull_quota_is_shown(env: dict[str, str], tmp_path: Path) -> 
         hub.stop()
     assert result.code == 0, result.err
     assert f"{hub.address}: 76 of 100 pulls left per 6 h" in result.out
+
+
+def test_ecr_images_are_exchanged_unasked_only_with_aws_credentials() -> None:
+    """A public ECR image needs no credentials: with none in the environment, nothing is exchanged."""
+    from private_registries.keychain import Context, automatic
+    from private_registries.transport import Transport
+
+    servers = ["public.ecr.aws", f"{ECR_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com", "registry.example.org"]
+    assert automatic(servers, Context(env={}, transport=Transport())) == []
+    with_keys = automatic(servers, Context(env={"AWS_ACCESS_KEY_ID": "AKIA"}, transport=Transport()))
+    assert [r.server for r in with_keys] == servers[:2]
+    with_role = automatic(servers, Context(env={}, transport=Transport(), aws_role_to_assume=ROLE))
+    assert [r.server for r in with_role] == servers[:2]
+    github = automatic(["ghcr.io"], Context(env={"GITHUB_TOKEN": "ghs_x"}, transport=Transport()))
+    assert [r.server for r in github] == ["ghcr.io"]

@@ -88,6 +88,25 @@ def automatic(servers: Sequence[str], context: Context) -> list[Registry]:
         kind = detect_type(server)
         if kind == RegistryType.GHCR and github_token(context):
             found.append(Registry(server, None, None, kind, source="automatic (GitHub token)"))
-        elif kind in {RegistryType.ECR, RegistryType.ECR_PUBLIC}:
+        elif kind in {RegistryType.ECR, RegistryType.ECR_PUBLIC} and aws_credentials_in(context):
             found.append(Registry(server, None, None, kind, source="automatic (AWS credentials)"))
     return found
+
+
+# What says the environment holds AWS credentials (without asking AWS): keys, a profile, a web
+# identity (IRSA), container credentials (ECS, EKS Pod Identity).
+_AWS_CREDENTIAL_VARIABLES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_PROFILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+)
+
+
+def aws_credentials_in(context: Context) -> bool:
+    """Whether to exchange AWS credentials for an ECR image nobody named: only when there are some
+    (a public ECR image pulls anonymously; a private one then fails its pre-flight, named)."""
+    return bool(context.aws_role_to_assume) or any(
+        context.env.get(name) for name in _AWS_CREDENTIAL_VARIABLES
+    )

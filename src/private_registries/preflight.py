@@ -10,7 +10,7 @@ registry unreachable.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -48,6 +48,7 @@ class ImageCheck:
     base: BaseImage
     digest: str | None = None
     problem: RegistriesError | None = None
+    credential: Credential | None = None  # what the check used: the build can use it again
 
     @property
     def ok(self) -> bool:
@@ -84,12 +85,20 @@ class _Registry:
         return outcome
 
 
-def check(images: Sequence[BaseImage], held: Sequence[Registry], context: Context) -> list[ImageCheck]:
-    """One ImageCheck per image, in order."""
+def check(
+    images: Sequence[BaseImage],
+    held: Sequence[Registry],
+    context: Context,
+    resolved: Mapping[str, Credential] | None = None,
+) -> list[ImageCheck]:
+    """One ImageCheck per image, in order. `resolved` credentials (by server) are used as they are;
+    the others are resolved here, each once."""
+    resolved = resolved or {}
     servers = list(dict.fromkeys(base.image.server for base in images))
     by_server = {registry.server: registry for registry in held if registry.server in servers}
+    by_server.update({c.server: c.registry for c in resolved.values() if c.server in servers})
     by_server.update({r.server: r for r in automatic([s for s in servers if s not in by_server], context)})
-    needed = list(by_server.values())
+    needed = [registry for server, registry in by_server.items() if server not in resolved]
     with (
         ThreadPoolExecutor(max_workers=4) as resolvers,
         ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL, len(images)))) as checkers,
@@ -97,6 +106,7 @@ def check(images: Sequence[BaseImage], held: Sequence[Registry], context: Contex
         pending = dict(
             zip([r.server for r in needed], resolve_async(needed, context, resolvers), strict=True)
         )
+        pending.update({server: _done(credential) for server, credential in resolved.items()})
         registries = {
             server: _Registry(
                 RegistryClient(context.transport, by_server.get(server) or anonymous(server)),
@@ -105,6 +115,12 @@ def check(images: Sequence[BaseImage], held: Sequence[Registry], context: Contex
             for server in servers
         }
         return list(checkers.map(lambda base: _check_one(base, registries[base.image.server]), images))
+
+
+def _done(credential: Credential) -> Future[Outcome]:
+    future: Future[Outcome] = Future()
+    future.set_result(credential)
+    return future
 
 
 def anonymous(server: str) -> Registry:
@@ -138,7 +154,7 @@ def _check_one(base: BaseImage, registry: _Registry) -> ImageCheck:
         return ImageCheck(base, problem=_about(error, credential=registry.pending is not None))
     status = response.status_code
     if status == 200:
-        return ImageCheck(base, digest=response.headers.get("Docker-Content-Digest"))
+        return ImageCheck(base, digest=response.headers.get("Docker-Content-Digest"), credential=credential)
     scheme = challenge.scheme if challenge else "none"
     return ImageCheck(base, problem=_refusal(base, status, credential is not None, scheme))
 

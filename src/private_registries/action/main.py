@@ -203,7 +203,16 @@ def build(
         pull=inputs.pull,
     )
     good = [c.registry for c in outcome.credentials]
-    built = build_image(options, bases, good, context, env, check=inputs.check, push_tags=inputs.push)
+    built = build_image(
+        options,
+        bases,
+        good,
+        context,
+        env,
+        check=inputs.check,
+        push_tags=inputs.push,
+        credentials=outcome.credentials,
+    )
     outcome.image_id, outcome.pushed, outcome.base_images = built.image_id, built.pushed, built.base_images
     outcome.outputs.update(
         {"image-id": built.image_id, "digest": built.digest, "base-images": json.dumps(built.base_images)}

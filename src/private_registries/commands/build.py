@@ -65,19 +65,26 @@ def build_image(
     *,
     check: bool = True,
     push_tags: bool = False,
+    credentials: Sequence[Credential] = (),
 ) -> Built:
-    """Pre-flight (unless told not to), build with exactly the credentials needed, push if asked."""
+    """Pre-flight (unless told not to), build with exactly the credentials needed, push if asked.
+
+    `credentials` already resolved (the action's, after its login) are used again, not exchanged anew.
+    """
     if options.context and not Path(options.context).is_dir():
         raise InputError(f"build context {options.context} is not a folder")
     if push_tags and not options.tags:
         raise InputError("--push needs at least one -t TAG")
+    known = {credential.server: credential for credential in credentials}
     base_digests: dict[str, str] = {}
     if check and bases:
-        results = images.preflight(bases, held, context)
+        results = images.preflight(bases, held, context, known)
         base_digests = {str(r.base.image): r.digest or "" for r in results}
+        known.update({r.credential.server: r.credential for r in results if r.credential})
     servers = {base.image.server for base in bases}
     tag_servers = {parse_image(tag, f"tag {tag!r}").server for tag in options.tags} if push_tags else set()
-    credentials = _credentials_for(servers | tag_servers, held, context)
+    known.update({c.server: c for c in _credentials_for((servers | tag_servers) - set(known), held, context)})
+    credentials = list(known.values())
     _refuse_secrets(options)
     client = connect(env)
     log = output.echo

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from private_registries import dockerfile, output
 from private_registries.config import Registry
+from private_registries.credential import Credential
 from private_registries.dockerfile import BaseImage
 from private_registries.errors import Failures, InputError
 from private_registries.keychain import Context
@@ -43,11 +44,16 @@ def base_images(args: argparse.Namespace, env: Mapping[str, str]) -> list[BaseIm
     return dockerfile.base_images(text, str(path), build_args(args.build_arg, env), args.platform)
 
 
-def preflight(images: Sequence[BaseImage], held: Sequence[Registry], context: Context) -> list[ImageCheck]:
+def preflight(
+    images: Sequence[BaseImage],
+    held: Sequence[Registry],
+    context: Context,
+    resolved: Mapping[str, Credential] | None = None,
+) -> list[ImageCheck]:
     """Check every base image, show the table, and raise if any cannot be pulled."""
     from private_registries.preflight import check
 
-    results = check(images, held, context)
+    results = check(images, held, context, resolved)
     show(results)
     failures = [r for r in results if not r.ok]
     for result in failures:
