@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import fnmatch
-import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ import requests
 
 from tests.servers.moto import MotoServer
 from tests.servers.oidc import OidcIssuer
+from tests.servers.replies import reply
 
 ECR_PUBLIC_PASSWORD = "public-auth-token"
 DENIED = (
@@ -87,23 +87,28 @@ class AwsFront:
             self.calls.append(call)
             failing = len(self.calls) <= self.fail_first
         if failing:
-            _send(handler, 503, b'{"__type": "ServiceUnavailableException", "message": "slow down"}')
+            reply(handler, 503, {"__type": "ServiceUnavailableException", "message": "slow down"})
             return
         if call == "ecr-public:GetAuthorizationToken":
             token = base64.b64encode(f"AWS:{ECR_PUBLIC_PASSWORD}".encode()).decode()
             answer = {
                 "authorizationData": {"authorizationToken": token, "expiresAt": time.time() + 12 * 3600}
             }
-            _send(handler, 200, json.dumps(answer).encode(), "application/x-amz-json-1.1")
+            reply(handler, 200, answer, content_type="application/x-amz-json-1.1")
             return
         if call == "sts:AssumeRoleWithWebIdentity" and not self._trusted(body):
-            _send(handler, 403, DENIED.encode(), "text/xml")
+            reply(handler, 403, DENIED.encode(), content_type="text/xml")
             return
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in {"host", "content-length"}}
         upstream = requests.request(
             handler.command, self.moto.url + handler.path, data=body, headers=headers, timeout=30
         )
-        _send(handler, upstream.status_code, upstream.content, upstream.headers.get("Content-Type", ""))
+        reply(
+            handler,
+            upstream.status_code,
+            upstream.content,
+            content_type=upstream.headers.get("Content-Type", ""),
+        )
 
     def _trusted(self, body: bytes) -> bool:
         form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
@@ -124,12 +129,3 @@ def _call_of(target: str, body: bytes) -> str:
         return f"{service}:{operation}"
     action = parse_qs(body.decode(errors="replace")).get("Action", [""])[0]
     return f"sts:{action}"
-
-
-def _send(handler: BaseHTTPRequestHandler, status: int, data: bytes, content_type: str = "") -> None:
-    handler.send_response(status)
-    if content_type:
-        handler.send_header("Content-Type", content_type)
-    handler.send_header("Content-Length", str(len(data)))
-    handler.end_headers()
-    handler.wfile.write(data)

@@ -5,7 +5,6 @@ where a real registry cannot be made to misbehave on cue."""
 from __future__ import annotations
 
 import base64
-import json
 import socket
 import struct
 import threading
@@ -14,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from tests.servers.replies import reply
 
 
 @dataclass
@@ -103,7 +104,7 @@ class FaultyRegistry:
             _reply(handler, 401, {"errors": [{"code": "UNAUTHORIZED"}]})
             return
         if self.token_body is not None:
-            _reply_raw(handler, 200, self.token_body())
+            _reply(handler, 200, self.token_body())
             return
         _reply(handler, 200, {"token": "good-token", "expires_in": 300})
 
@@ -131,18 +132,4 @@ class FaultyRegistry:
 def _reply(
     handler: BaseHTTPRequestHandler, status: int, body: object, headers: dict[str, str] | None = None
 ) -> None:
-    _reply_raw(handler, status, json.dumps(body).encode(), headers)
-
-
-def _reply_raw(
-    handler: BaseHTTPRequestHandler, status: int, data: bytes, headers: dict[str, str] | None = None
-) -> None:
-    handler.send_response(status)
-    handler.send_header("Content-Type", "application/json")
-    handler.send_header("Docker-Distribution-API-Version", "registry/2.0")
-    for key, value in (headers or {}).items():
-        handler.send_header(key, value)
-    handler.send_header("Content-Length", str(len(data)))
-    handler.end_headers()
-    if handler.command != "HEAD":
-        handler.wfile.write(data)
+    reply(handler, status, body, {"Docker-Distribution-API-Version": "registry/2.0", **(headers or {})})

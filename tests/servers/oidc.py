@@ -7,7 +7,6 @@ can fail its first requests to exercise retries.
 from __future__ import annotations
 
 import datetime
-import json
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,6 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.servers.replies import reply
 
 ISSUER = "https://token.actions.githubusercontent.com"
 
@@ -38,22 +39,14 @@ class OidcIssuer:
             def do_GET(self) -> None:
                 issuer.requests += 1
                 if issuer.requests <= issuer.fail_first:
-                    self._send(503, {"message": "try again"})
+                    reply(self, 503, {"message": "try again"})
                     return
                 if self.headers.get("Authorization") != f"Bearer {issuer.request_token}":
-                    self._send(401, {"message": "bad request token"})
+                    reply(self, 401, {"message": "bad request token"})
                     return
                 audience = parse_qs(urlsplit(self.path).query).get("audience", [""])[0]
                 issuer.audiences.append(audience)
-                self._send(200, {"count": 1, "value": issuer.sign(audience)})
-
-            def _send(self, status: int, body: object) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                reply(self, 200, {"count": 1, "value": issuer.sign(audience)})
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()

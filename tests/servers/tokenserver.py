@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import datetime
-import json
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -23,6 +22,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+
+from tests.servers.replies import reply
 
 
 @dataclass
@@ -75,14 +76,14 @@ class TokenServer:
                 user = server.authenticate(self.headers.get("Authorization"))
                 server.requests.append({"query": query, "user": user})
                 if user is False:
-                    self._send(401, {"errors": [{"code": "UNAUTHORIZED", "message": "bad credentials"}]})
+                    reply(self, 401, {"errors": [{"code": "UNAUTHORIZED", "message": "bad credentials"}]})
                     return
                 if user in server.denied:
-                    self._send(403, {"errors": [{"code": "DENIED", "message": "account locked"}]})
+                    reply(self, 403, {"errors": [{"code": "DENIED", "message": "account locked"}]})
                     return
                 scopes = [s for value in query.get("scope", []) for s in value.split(" ")]
                 token = server.sign(user or "", query.get("service", [""])[0], scopes)
-                self._send(200, {"token": token, "expires_in": server.expires_in})
+                reply(self, 200, {"token": token, "expires_in": server.expires_in})
 
             def do_POST(self) -> None:
                 """The OAuth form: grant_type=refresh_token (what clients with an identity token send)."""
@@ -93,18 +94,10 @@ class TokenServer:
                     {"form": {k: v for k, v in form.items() if k != "refresh_token"}, "user": user}
                 )
                 if form.get("grant_type") != "refresh_token" or user is None:
-                    self._send(401, {"error": "invalid_grant"})
+                    reply(self, 401, {"error": "invalid_grant"})
                     return
                 token = server.sign(user, form.get("service", ""), form.get("scope", "").split())
-                self._send(200, {"access_token": token, "expires_in": server.expires_in})
-
-            def _send(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                reply(self, 200, {"access_token": token, "expires_in": server.expires_in})
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
