@@ -35,12 +35,6 @@ class BuildOptions:
     no_cache: bool = False
 
 
-@dataclass
-class BuildResult:
-    image_id: str
-    pushed: dict[str, str] = field(default_factory=dict)  # tag -> digest
-
-
 def registry_config(credentials: Sequence[Credential]) -> dict[str, dict[str, str]]:
     """The body of X-Registry-Config: `{registry: {username, password}}`, no `auths` wrapper."""
     config: dict[str, dict[str, str]] = {}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from private_registries.errors import InputError
@@ -148,10 +148,6 @@ def merge(*sources: Iterable[Registry]) -> list[Registry]:
         for registry in source:
             merged[registry.server] = registry
     return list(merged.values())
-
-
-def with_password(registry: Registry, password: str) -> Registry:
-    return replace(registry, password=Secret(password), password_env=None)
 
 
 def _kind(value: object) -> str:
