@@ -7,6 +7,7 @@ host network, which also lets them reach the bench's loopback servers.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -84,5 +85,17 @@ class Dockerd:
         return result
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop(timeout=30)
+        """Stop the daemon, then remove its folders (unmounting what it left mounted there)."""
+        if self.process is None:
+            return  # a daemon that was already running: not ours
+        self.process.stop(timeout=30)
+        for mount in sorted(_mounts_under(self.root), key=len, reverse=True):
+            subprocess.run(["umount", "-l", mount], capture_output=True, check=False)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _mounts_under(root: Path) -> list[str]:
+    prefix = str(root.resolve()) + "/"
+    with open("/proc/self/mounts", encoding="utf-8") as mounts:
+        points = [line.split()[1].replace("\\040", " ") for line in mounts]
+    return [point for point in points if point.startswith(prefix)]

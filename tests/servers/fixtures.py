@@ -77,16 +77,6 @@ def dockerd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dockerd]:
         yield daemon
     finally:
         daemon.stop()
-        _remove_tree(daemon.root)
-
-
-def _remove_tree(root: Path) -> None:
-    import shutil
-    import subprocess
-
-    # overlay mounts may linger under the data-root for a moment after the daemon stops
-    subprocess.run(["umount", "-R", str(root / "exec")], capture_output=True, check=False)
-    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
