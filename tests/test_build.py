@@ -9,6 +9,7 @@ import pytest
 import requests
 import yaml
 
+from private_registries.build import BuildError, _follow
 from tests.clirun import Result, run_process
 from tests.servers.aws import AwsFront
 from tests.servers.distribution import Registry
@@ -294,7 +295,32 @@ def test_a_failing_step_is_shown_with_its_output(
     assert result.code == 1
     assert "the build failed at Step 3/4 : RUN echo about-to-fail && cat /no/such/file" in result.err
     assert "| about-to-fail" in result.err
+    assert "/no/such/file" in result.err.split("\n", 1)[1]  # the step's stderr, red in the stream
+    assert "\x1b" not in result.err
     assert "Traceback" not in result.text
+
+
+def test_a_failure_message_holds_no_terminal_escapes() -> None:
+    """The classic builder colours a step's stderr; a hostile step may also set titles or move the
+    cursor. The error message shows the text alone; the log keeps only the colours."""
+    stream = [
+        {"stream": "Step 2/2 : RUN \x1b]0;owned\x07make\n"},
+        {"stream": " ---> Running in 0123\n"},
+        {"stream": "\x1b[91mboom\n\x1b[0m"},
+        {"stream": "\x1b[0mout\x1b[2J\x1b[1;1H\n"},
+        {"error": "The command '/bin/sh -c make' returned a non-zero code: \x1b[31m2\x1b[0m"},
+    ]
+    logged: list[str] = []
+    with pytest.raises(BuildError) as caught:
+        _follow(iter(stream), logged.append)
+    message = str(caught.value)
+    assert "\x1b" not in message
+    assert message.startswith("the build failed at Step 2/2 : RUN make: ")
+    assert "non-zero code: 2" in message
+    assert "  | boom\n  | out" in message
+    assert logged[0] == "Step 2/2 : RUN make"
+    assert "\x1b[91mboom" in logged
+    assert "\x1b[0mout" in logged
 
 
 def test_build_log_is_folded_in_github_actions(

@@ -88,3 +88,27 @@ def test_annotations_in_github_actions(capsys: pytest.CaptureFixture[str], env: 
 
 def test_json_listing_is_json(capsys: pytest.CaptureFixture[str], env: dict[str, str]) -> None:
     assert json.loads(run(capsys, env, "list", "--json").out) == []
+
+
+def test_error_messages_drop_terminal_escapes(
+    capsys: pytest.CaptureFixture[str], env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message may quote what a server or a build sent: it cannot clear the screen, set the
+    title, or hide a secret from the masker by splitting it with an escape."""
+    from private_registries.commands import manage
+    from private_registries.errors import RegistryError
+
+    def hostile(args: object, env: object) -> int:
+        from private_registries.secret import Secret
+
+        Secret("canary-esc-4410")
+        raise RegistryError(
+            "r.example.org", "said \x1b]0;owned\x07\x1b[2Jcanary-\x1b[0mesc-4410", kind="protocol"
+        )
+
+    monkeypatch.setattr(manage, "list_", hostile)
+    result = run(capsys, env, "list")
+    assert result.code == 1
+    assert "\x1b" not in result.text
+    assert "said ***" in result.err
+    assert "esc-4410" not in result.text

@@ -14,6 +14,7 @@ from typing import Any
 from private_registries.credential import Credential
 from private_registries.errors import RegistriesError
 from private_registries.images import parse_image
+from private_registries.output import plain
 
 _STEP = re.compile(r"^Step \d+/\d+ : ")
 
@@ -107,7 +108,7 @@ def push(client: Any, tag: str, credential: Credential | None, log: Callable[[st
     for chunk in client.push(repository, tag=name, auth_config=auth, stream=True, decode=True):
         if "error" in chunk:
             raise BuildError(
-                f"the registry refused the push of {tag}: {chunk['error'].strip()}",
+                f"the registry refused the push of {tag}: {plain(str(chunk['error'])).strip()}",
                 hint="check that the credential for this registry may push to the repository",
             )
         aux = chunk.get("aux") or {}
@@ -134,19 +135,20 @@ def _follow(stream: Iterator[dict[str, Any]], log: Callable[[str], None]) -> str
     step: list[str] = []  # the current step and its output, for the failure message
     for chunk in stream:
         if "error" in chunk:
-            failing = step[0] if step else "the build"
-            output = "".join(step[1:]).rstrip()
+            failing = plain(step[0] if step else "the build")
+            output = plain("".join(step[1:])).rstrip()
             raise BuildError(
-                f"the build failed at {failing.strip()}: {chunk['error'].strip()}"
+                f"the build failed at {failing.strip()}: {plain(str(chunk['error'])).strip()}"
                 + (f"\n{_indent(output)}" if output else "")
             )
         text = chunk.get("stream")
         if isinstance(text, str):
+            # The classic builder wraps a step's stderr in red (ESC[91m ... ESC[0m).
             if _STEP.match(text):
                 step = [text]
             else:
                 step.append(text)
-            for line in text.rstrip("\n").splitlines():
+            for line in plain(text, keep_colours=True).rstrip("\n").splitlines():
                 log(line)
         elif chunk.get("status"):
             log(f"{chunk.get('id', '')}: {chunk['status']}".lstrip(": "))

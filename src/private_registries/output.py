@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TextIO
@@ -15,6 +16,11 @@ from private_registries.errors import RegistriesError
 from private_registries.secret import MASKER
 
 _annotations = False
+
+# ESC [ ... final (CSI: colours, cursor moves), ESC ] ... BEL or ESC \ (OSC: titles, links),
+# or ESC and one byte: what a build's output may hold that is not text.
+_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def configure(env: Mapping[str, str]) -> None:
@@ -38,6 +44,14 @@ def echo(text: str = "", *, end: str = "\n", file: TextIO | None = None) -> None
     stream.flush()
     if stream is sys.stdout and written:
         _mid_line = not written.endswith("\n")
+
+
+def plain(text: str, *, keep_colours: bool = False) -> str:
+    """Output we did not write, without terminal escapes: an error message gets none, a log keeps
+    only colours (the workflow log shows them), never titles, links or cursor moves."""
+    if keep_colours:
+        return _ESCAPE.sub(lambda m: m[0] if _COLOUR.fullmatch(m[0]) else "", text)
+    return _ESCAPE.sub("", text)
 
 
 def start_line() -> None:
@@ -69,7 +83,8 @@ def report(failure: RegistriesError) -> None:
 
 
 def _annotate(level: str, message: str) -> None:
-    message = MASKER.redact(message)
+    # A message may quote a server or a build; escapes go first, so none can split a secret.
+    message = MASKER.redact(plain(message))
     if in_github_actions():
         from private_registries import gha
 
