@@ -501,6 +501,31 @@ def test_a_role_without_rights_is_told(
         api.stop()
 
 
+@pytest.mark.parametrize(
+    ("action_repository", "owner"),
+    [(None, "private-registries"), ("Acme-Corp/private-registries", "acme-corp")],
+)
+def test_the_refresher_runs_the_image_the_release_published(
+    env: dict[str, str],
+    ecr_registry: PrivateRegistry,
+    tmp_path: Path,
+    action_repository: str | None,
+    owner: str,
+) -> None:
+    """The release workflow pushes ghcr.io/<owner>/private-registries:<version>; inside the action
+    the owner is that of the action the workflow uses, so a fork's refresher runs the fork's image."""
+    from private_registries import __version__
+
+    path = write_entries(tmp_path / "r.yml", [ecr_entry(ecr_registry)])
+    extra = {"GITHUB_ACTION_REPOSITORY": action_repository} if action_repository else {}
+    result = pull_secret({**env, **extra}, "--refresher", "--registries", str(path))
+    assert result.code == 0, result.err
+    (container,) = documents(result.out)["CronJob"]["spec"]["jobTemplate"]["spec"]["template"]["spec"][
+        "containers"
+    ]
+    assert container["image"] == f"ghcr.io/{owner}/private-registries:{__version__}"
+
+
 def test_the_refresher_needs_an_ecr_registry(env: dict[str, str], tmp_path: Path) -> None:
     path = write_entries(
         tmp_path / "r.yml", [{"server": "registry.example.org", "username": "u", "password": "p"}]

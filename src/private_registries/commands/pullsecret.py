@@ -36,7 +36,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             held,
             name,
             namespace,
-            image=args.image or refresher.DEFAULT_IMAGE,
+            image=args.image or refresher.default_image(env),
             schedule=args.schedule,
             irsa_role_arn=args.irsa_role_arn,
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from private_registries import __version__
@@ -20,7 +20,7 @@ from private_registries.deploy.cluster import SERVICEACCOUNT_DIR
 from private_registries.errors import InputError, UsageError
 from private_registries.hosts import RegistryType
 
-DEFAULT_IMAGE = f"ghcr.io/private-registries/private-registries:{__version__}"
+DEFAULT_OWNER = "private-registries"
 SCHEDULE = "0 */6 * * *"
 CONFIG_DIR = "/etc/private-registries"
 CONFIG_FILE = "registries.yml"
@@ -31,6 +31,16 @@ _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$")
 _CRONJOB_NAME_MAX = 52  # the Job controller appends 11 characters to a CronJob's name
 # What an entry keeps in the cluster: where the registry is, never how the job logged in to it.
 _KEPT_FIELDS = ("server", "type", "aws-region", "aws-account", "insecure")
+
+
+def default_image(env: Mapping[str, str]) -> str:
+    """This version's image, as the release workflow publishes it: `ghcr.io/<owner>/private-registries`.
+
+    Inside the action the owner is the one whose action the workflow uses (GITHUB_ACTION_REPOSITORY),
+    so a fork's release is found too.
+    """
+    owner = env.get("GITHUB_ACTION_REPOSITORY", "").partition("/")[0].lower() or DEFAULT_OWNER
+    return f"ghcr.io/{owner}/private-registries:{__version__}"
 
 
 def renewable(registries: Sequence[Registry]) -> list[Registry]:
@@ -50,7 +60,7 @@ def manifests(
     secret_name: str = kubernetes.DEFAULT_NAME,
     namespace: str | None = None,
     *,
-    image: str = DEFAULT_IMAGE,
+    image: str,
     schedule: str = SCHEDULE,
     irsa_role_arn: str | None = None,
 ) -> list[dict[str, Any]]:
