@@ -143,11 +143,11 @@ def _follow(stream: Iterator[dict[str, Any]], log: Callable[[str], None]) -> str
             )
         text = chunk.get("stream")
         if isinstance(text, str):
-            # The classic builder wraps a step's stderr in red (ESC[91m ... ESC[0m).
             if _STEP.match(text):
                 step = [text]
             else:
                 step.append(text)
+            # The classic builder wraps a step's stderr in red (ESC[91m ... ESC[0m): the log keeps it.
             for line in plain(text, keep_colours=True).rstrip("\n").splitlines():
                 log(line)
         elif chunk.get("status"):
