@@ -105,6 +105,15 @@ def registry_factory(tmp_path: Path) -> Iterator[Callable[..., Registry]]:
         server.stop()
 
 
+def stocked(
+    registry: Registry, username: str, password: str, image: str, dockerd: Dockerd, scratch: Path
+) -> PrivateRegistry:
+    """The registry, holding `image`, pushed with the account the tests will pull with."""
+    result = PrivateRegistry(registry, username, password, image)
+    push(dockerd, result.reference, username, password, scratch)
+    return result
+
+
 @pytest.fixture
 def private_registry(
     registry_factory: Callable[..., Registry], dockerd: Dockerd, tmp_path: Path
@@ -112,9 +121,7 @@ def private_registry(
     """An htpasswd (Basic) registry whose only account holds an image: private/app:1."""
     password = "pw-" + secrets.token_hex(8)
     registry = registry_factory(users={"alice": password})
-    result = PrivateRegistry(registry, "alice", password, "private/app:1")
-    push(dockerd, result.reference, "alice", password, tmp_path)
-    return result
+    return stocked(registry, "alice", password, "private/app:1", dockerd, tmp_path)
 
 
 @pytest.fixture
@@ -125,9 +132,7 @@ def token_registry(
     password = "tk-" + secrets.token_hex(8)
     token_server = TokenServer(service="bench-registry", users={"bob": password})
     registry = registry_factory(token_server=token_server)
-    result = PrivateRegistry(registry, "bob", password, "private/tok:1")
-    push(dockerd, result.reference, "bob", password, tmp_path)
-    return result
+    return stocked(registry, "bob", password, "private/tok:1", dockerd, tmp_path)
 
 
 ECR_ACCOUNT = "123456789012"
@@ -141,9 +146,7 @@ def ecr_registry(
     """An "ECR": a registry whose only account is moto's ECR token for ECR_ACCOUNT (user AWS)."""
     password = f"{ECR_ACCOUNT}-auth-token"
     registry = registry_factory(users={"AWS": password})
-    result = PrivateRegistry(registry, "AWS", password, "team/service:1")
-    push(dockerd, result.reference, "AWS", password, tmp_path)
-    return result
+    return stocked(registry, "AWS", password, "team/service:1", dockerd, tmp_path)
 
 
 @pytest.fixture
@@ -153,9 +156,7 @@ def ghcr_registry(
     """A "GHCR": token auth whose token server takes any username with GITHUB_TOKEN as password."""
     token_server = TokenServer(service="ghcr.io", users={"*": GITHUB_TOKEN})
     registry = registry_factory(token_server=token_server)
-    result = PrivateRegistry(registry, "octocat", GITHUB_TOKEN, "octo/app:1")
-    push(dockerd, result.reference, "octocat", GITHUB_TOKEN, tmp_path)
-    return result
+    return stocked(registry, "octocat", GITHUB_TOKEN, "octo/app:1", dockerd, tmp_path)
 
 
 @pytest.fixture
