@@ -1,12 +1,12 @@
 """The action's stages in-process, for what the container tests cannot reach cheaply: input parsing,
-and a post stage that must warn, never fail."""
+a post stage that must warn, never fail, and a step summary that a hostile message cannot bend."""
 
 import json
 from pathlib import Path
 
 import pytest
 
-from private_registries.action import post
+from private_registries.action import post, summary
 from private_registries.action.inputs import ActionInputs
 from private_registries.errors import InputError
 
@@ -76,3 +76,19 @@ def test_post_does_nothing_without_logout(tmp_path: Path) -> None:
     env = {"STATE_logout": "false", "STATE_docker_config": str(folder), "STATE_created_docker_config": "true"}
     assert post.run(env) == 0
     assert folder.exists()
+
+
+def test_a_failure_in_the_summary_is_masked_and_plain() -> None:
+    """A failure may quote a server: an escape cannot split a secret past the masker, nor a pipe
+    or a tag break the table."""
+    from private_registries.secret import MASKER, Secret
+
+    Secret("canary-sum-5521")
+    try:
+        text = summary.render(
+            [], failures=["r.example.org: said canary-\x1b[0msum-5521 | <b>x</b>\x1b]0;t\x07"]
+        )
+    finally:
+        MASKER.clear()
+    assert "sum-5521" not in text and "\x1b" not in text
+    assert "- r.example.org: said *** \\| &lt;b&gt;x&lt;/b&gt;" in text

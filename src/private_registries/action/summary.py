@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from private_registries.credential import Credential
+from private_registries.output import plain
 from private_registries.secret import MASKER
 
 
 def cell(text: str) -> str:
-    """Text made safe for a table cell: no pipes, no line breaks, no markup."""
-    text = MASKER.redact(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """Text made safe for a table cell: no escapes, pipes, line breaks or markup."""
+    text = MASKER.redact(plain(text)).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
     return text.replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
 
 
