@@ -256,3 +256,21 @@ def test_values_cannot_inject_workflow_commands(job: RunnerJob, private_registry
         for line in main.text.splitlines()
         if line.lstrip().startswith(("::set-output", "::warning::injected"))
     ]
+
+
+@pytest.mark.parametrize("problem", ["not-found", "rejected"])
+def test_a_failed_pre_flight_fails_the_step(
+    job: RunnerJob, private_registry: PrivateRegistry, problem: str
+) -> None:
+    """A base image that cannot be pulled stops the build and turns the step red."""
+    (job.workspace / "app").mkdir()
+    missing = f"{private_registry.server}/private/never-pushed:1"
+    base = missing if problem == "not-found" else private_registry.reference
+    (job.workspace / "app" / "Dockerfile").write_text(f"FROM {base}\nRUN echo unreachable\n")
+    password = private_registry.password if problem == "not-found" else "wrong-password-3141"
+    entry = {"server": private_registry.server, "username": private_registry.username, "password": password}
+    main = job.run("main", {"registries": json.dumps([entry]), "context": "app"})
+    assert main.code == 1, main.text
+    assert "::error" in main.out
+    assert "image-id" not in main.outputs  # the build did not run
+    assert "Traceback" not in main.text

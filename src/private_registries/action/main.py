@@ -56,8 +56,8 @@ def run(env: Mapping[str, str], args: Sequence[str] = ()) -> int:
     outcome = Outcome()
     try:
         stage(ActionInputs.from_env(env, args), env, outcome)
-    except Failures:
-        pass  # each was reported where it happened
+    except Failures as failures:
+        outcome.failures += failures.errors  # each was reported where it happened, and each counts
     except RegistriesError as error:
         outcome.failures.append(error)
         output.report(error)
