@@ -1,14 +1,16 @@
 """The action's stages in-process, for what the container tests cannot reach cheaply: input parsing,
 a post stage that must warn, never fail, and a step summary that a hostile message cannot bend."""
 
-import json
 from pathlib import Path
 
 import pytest
 
 from private_registries.action import post, summary
 from private_registries.action.inputs import ActionInputs
+from private_registries.action.state import ActionState
+from private_registries.console import Console
 from private_registries.errors import InputError
+from tests.servers.runner import read_file_command
 
 
 def test_inputs_as_the_runner_sets_them() -> None:
@@ -41,41 +43,55 @@ def test_bad_inputs(env: dict[str, str], message: str) -> None:
         ActionInputs.from_env(env)
 
 
-def test_post_warns_and_never_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    folder = tmp_path / "docker"
-    folder.mkdir()
-    (folder / "config.json").write_text("{not json")
-    env = {
-        "STATE_logout": "true",
-        "STATE_docker_config": str(folder),
-        "STATE_keys": json.dumps(["a.example.org"]),
-    }
-    assert post.run(env) == 0
-    assert "::warning::could not remove the registry credentials" in capsys.readouterr().out
-    assert (folder / "config.json").read_text() == "{not json"
+def state_env(tmp_path: Path, state: ActionState) -> dict[str, str]:
+    """The post stage's environment: what main saved, read back as the runner reads $GITHUB_STATE."""
+    saved = tmp_path / "state"
+    saved.touch()
+    state.save({"GITHUB_STATE": str(saved)})
+    return {f"STATE_{name}": value for name, value in read_file_command(saved).items()}
 
 
-def test_post_takes_out_only_its_own_keys(tmp_path: Path) -> None:
-    folder = tmp_path / "docker"
+def test_post_removes_the_folder_main_made(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "private-registries-1234"
     folder.mkdir()
-    (folder / "config.json").write_text(
-        json.dumps({"auths": {"ours.example.org": {"auth": "x"}, "theirs.example.org": {"auth": "y"}}})
-    )
-    env = {
-        "STATE_logout": "true",
-        "STATE_docker_config": str(folder),
-        "STATE_keys": json.dumps(["ours.example.org"]),
-    }
-    assert post.run(env) == 0
-    assert json.loads((folder / "config.json").read_text())["auths"] == {"theirs.example.org": {"auth": "y"}}
+    (folder / "config.json").write_text("{}")
+    state = ActionState(logout=True, docker_config=str(folder), docker_config_host="/host/_temp/x")
+    assert post.run(state_env(tmp_path, state), Console(ci=True)) == 0
+    assert not folder.exists()
+    assert "Removed /host/_temp/x" in capsys.readouterr().out
 
 
 def test_post_does_nothing_without_logout(tmp_path: Path) -> None:
     folder = tmp_path / "docker"
     folder.mkdir()
-    env = {"STATE_logout": "false", "STATE_docker_config": str(folder), "STATE_created_docker_config": "true"}
-    assert post.run(env) == 0
+    assert post.run(state_env(tmp_path, ActionState(logout=False, docker_config=str(folder))), Console()) == 0
     assert folder.exists()
+    assert post.run({}, Console()) == 0  # main left no state: it wrote nothing
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        '{"logout": "yes", "docker_config": "/x", "docker_config_host": ""}',
+        '{"logout": true}',
+        "not json",
+    ],
+)
+def test_post_warns_and_never_fails_on_a_state_it_does_not_know(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], state: str
+) -> None:
+    folder = tmp_path / "docker"
+    folder.mkdir()
+    assert post.run({"STATE_private_registries": state}, Console(ci=True)) == 0
+    assert "::warning::could not remove the registry credentials" in capsys.readouterr().out
+    assert folder.exists()
+
+
+def test_post_warns_when_it_cannot_remove(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    assert post.run(state_env(tmp_path, ActionState(docker_config=str(not_a_folder))), Console(ci=True)) == 0
+    assert "::warning::could not remove the registry credentials" in capsys.readouterr().out
 
 
 def test_a_failure_in_the_summary_is_masked_and_plain() -> None:

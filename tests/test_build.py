@@ -9,7 +9,8 @@ import pytest
 import requests
 import yaml
 
-from private_registries.build import BuildError, _follow
+from private_registries.engine import _follow
+from private_registries.errors import BuildError
 from tests.clirun import Result, run_process
 from tests.servers.aws import AwsFront
 from tests.servers.distribution import Registry

@@ -68,7 +68,7 @@ def test_internal_errors_are_masked_and_have_no_traceback(
     """Even a bug's message goes through the masker."""
     from private_registries.commands import manage
 
-    def broken(args: object, env: object) -> int:
+    def broken(args: object, env: object, console: object) -> int:
         from private_registries.secret import Secret
 
         secret = Secret("canary-bug-8812")
@@ -96,14 +96,14 @@ def test_error_messages_drop_terminal_escapes(
     """A message may quote what a server or a build sent: it cannot clear the screen, set the
     title, or hide a secret from the masker by splitting it with an escape."""
     from private_registries.commands import manage
-    from private_registries.errors import RegistryError
+    from private_registries.errors import ErrorKind, RegistryError
 
-    def hostile(args: object, env: object) -> int:
+    def hostile(args: object, env: object, console: object) -> int:
         from private_registries.secret import Secret
 
         Secret("canary-esc-4410")
         raise RegistryError(
-            "r.example.org", "said \x1b]0;owned\x07\x1b[2Jcanary-\x1b[0mesc-4410", kind="protocol"
+            "r.example.org", "said \x1b]0;owned\x07\x1b[2Jcanary-\x1b[0mesc-4410", kind=ErrorKind.PROTOCOL
         )
 
     monkeypatch.setattr(manage, "list_", hostile)

@@ -269,15 +269,27 @@ def test_docker_hub_pull_quota_is_shown(env: dict[str, str], tmp_path: Path) -> 
 
 
 def test_ecr_images_are_exchanged_unasked_only_with_aws_credentials() -> None:
-    """A public ECR image needs no credentials: with none in the environment, nothing is exchanged."""
-    from private_registries.keychain import Context, automatic
+    """A public ECR image needs no credentials: with none in the environment, nothing is exchanged.
+    An entry held wins over the ambient credential; the rest is anonymous."""
+    from private_registries.config import make_registry
+    from private_registries.context import Context, github_token_from
+    from private_registries.keychain import Keychain
     from private_registries.transport import Transport
 
+    def ambient(servers: list[str], env: dict[str, str], **context: str) -> list[str]:
+        token = github_token_from(env)
+        made = Context(env=env, transport=Transport(), github_token=token, **context)  # type: ignore[arg-type]
+        with Keychain([], made) as keychain:
+            return [r.server for r in keychain.entries(servers)]
+
     servers = ["public.ecr.aws", f"{ECR_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com", "registry.example.org"]
-    assert automatic(servers, Context(env={}, transport=Transport())) == []
-    with_keys = automatic(servers, Context(env={"AWS_ACCESS_KEY_ID": "AKIA"}, transport=Transport()))
-    assert [r.server for r in with_keys] == servers[:2]
-    with_role = automatic(servers, Context(env={}, transport=Transport(), aws_role_to_assume=ROLE))
-    assert [r.server for r in with_role] == servers[:2]
-    github = automatic(["ghcr.io"], Context(env={"GITHUB_TOKEN": "ghs_x"}, transport=Transport()))
-    assert [r.server for r in github] == ["ghcr.io"]
+    assert ambient(servers, {}) == []
+    assert ambient(servers, {"AWS_ACCESS_KEY_ID": "AKIA"}) == servers[:2]
+    assert ambient(servers, {}, aws_role_to_assume=ROLE) == servers[:2]
+    assert ambient(["ghcr.io"], {"GITHUB_TOKEN": "ghs_x"}) == ["ghcr.io"]
+    assert ambient(["ghcr.io"], {}) == []
+    held = make_registry("registry.example.org", "bob", "pw-held", where="test")
+    with Keychain([held], Context(env={}, transport=Transport())) as keychain:
+        assert keychain.entry("registry.example.org") is held
+        assert keychain.entry("ghcr.io") is None
+        assert keychain.registry("ghcr.io").username is None

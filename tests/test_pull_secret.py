@@ -540,34 +540,35 @@ def test_the_refresher_needs_an_ecr_registry(env: dict[str, str], tmp_path: Path
 
 
 def test_handover_values_for_the_action(private_registry: PrivateRegistry, tmp_path: Path) -> None:
+    from private_registries.action.runner import Runner
     from private_registries.config import make_registry
     from private_registries.credential import Credential
-    from private_registries.deploy import handover, kubernetes
+    from private_registries.deploy import kubernetes
+    from private_registries.errors import InputError
     from private_registries.secret import MASKER
+    from private_registries.services.pull_secret import PullSecretOptions, pull_secret
 
     reg = private_registry
     registry = make_registry(reg.server, reg.username, reg.password, where="test")
     credential = Credential(registry, reg.username, registry.password)  # type: ignore[arg-type]
-    host = handover.host_path("/github/runner_temp/private-registries/docker", "/home/runner/work/_temp")
+    runner = Runner(Path("/github/runner_temp"), "/home/runner/work/_temp")
+    host = runner.host_path(Path("/github/runner_temp/private-registries/docker"))
     assert host == "/home/runner/work/_temp/private-registries/docker"
-    with pytest.raises(Exception, match="is not under /github/runner_temp"):
-        handover.host_path("/root/.docker", "/home/runner/work/_temp")
-    assert handover.env_exports(host) == {"DOCKER_CONFIG": host}
-    values = handover.outputs([credential], host, "/home/runner/work/_temp/pull-secret.yaml")
+    with pytest.raises(InputError, match="is not under /github/runner_temp"):
+        runner.host_path(Path("/root/.docker"))
+    assert Runner(Path("/github/runner_temp"), "").host_path(Path("/github/runner_temp/x")) == ""
+    blob = pull_secret(PullSecretOptions(), [credential]).dockerconfigjson
     secret = kubernetes.build_secret([credential])
-    blob = values["dockerconfigjson"]
-    assert str(blob) == "***" and blob.reveal() == secret["data"][".dockerconfigjson"]  # type: ignore[union-attr]
-    assert blob.reveal() in MASKER.known()  # type: ignore[union-attr]
-    assert values["docker-config"] == host and values["pull-secret-file"].endswith("pull-secret.yaml")  # type: ignore[union-attr]
+    assert str(blob) == "***" and blob.reveal() == secret["data"][".dockerconfigjson"]
+    assert blob.reveal() in MASKER.known()
 
-    workspace = tmp_path / "workspace"
-    workspace.mkdir()
-    os.chown(workspace, 1001, 127)  # the runner user owns the workspace
     config = tmp_path / "docker"
     config.mkdir(mode=0o700)
     (config / "config.json").write_bytes(b"{}")
     (config / "config.json").chmod(0o600)
-    handover.give_to_runner([config, config / "config.json"], str(workspace))
+    Runner(tmp_path, str(tmp_path), owner=(1001, 127)).give(
+        [config, config / "config.json"]
+    )  # the runner user
     for path in (config, config / "config.json"):
         assert (path.stat().st_uid, path.stat().st_gid) == (1001, 127)
     assert stat.S_IMODE((config / "config.json").stat().st_mode) == 0o600

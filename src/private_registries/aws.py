@@ -1,5 +1,6 @@
 """AWS sessions for the ECR exchange: keys from the environment's default chain, or a role assumed
-with the job's OIDC token (no AWS keys at all). boto3 is imported here and only here, lazily.
+with the job's OIDC token (no AWS keys at all), which is asked of the runner here too. boto3 is
+imported here and only here, lazily.
 
 Endpoints honour AWS_ENDPOINT_URL_<SERVICE> / AWS_ENDPOINT_URL from the given environment mapping,
 so tests (and VPC endpoints) can point each service elsewhere.
@@ -11,24 +12,58 @@ import re
 import threading
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
-from private_registries import gha
-from private_registries.errors import RegistriesError
+from private_registries import fixes
+from private_registries.errors import AwsError, InputError, RegistriesError
 from private_registries.secret import Secret
-from private_registries.transport import Transport
+from private_registries.transport import NetworkFailure, Transport
 
 OIDC_AUDIENCE = "sts.amazonaws.com"
 ROLE_SESSION_SECONDS = 3600
 
 
-class AwsError(RegistriesError):
-    """AWS refused or failed a call; the message says which call and why, never a key."""
+def oidc_token(audience: str, env: Mapping[str, str], transport: Transport, *, fork: bool = False) -> Secret:
+    """The job's OIDC token (a JWT) for `audience`, with the transport's timeout and retries.
+
+    actions-toolkit's own call has neither, and a runner's token service does blip.
+    """
+    url, bearer = env.get("ACTIONS_ID_TOKEN_REQUEST_URL"), env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+    if not url or not bearer:
+        raise InputError(
+            "no OIDC token: this job may not request one (ACTIONS_ID_TOKEN_REQUEST_URL is not set)",
+            hint=fixes.id_token(fork=fork),
+        )
+    separator = "&" if "?" in url else "?"
+    try:
+        response = transport.request(
+            "GET",
+            f"{url}{separator}audience={quote(audience, safe='')}",
+            headers={"Authorization": f"Bearer {bearer}", "Accept": "application/json"},
+        )
+    except NetworkFailure as failure:
+        raise RegistriesError(f"the job's OIDC token service: {failure.reason}", kind=failure.kind) from None
+    if response.status_code != 200:
+        raise RegistriesError(
+            f"the job's OIDC token service answered {response.status_code}",
+            hint=fixes.id_token(fork=fork),
+        )
+    try:
+        value = response.json().get("value")
+    except (ValueError, AttributeError):
+        value = None
+    if not isinstance(value, str) or not value:
+        raise RegistriesError("the job's OIDC token service answered without a token")
+    return Secret(value)
 
 
 class Aws:
-    def __init__(self, env: Mapping[str, str], transport: Transport) -> None:
+    def __init__(
+        self, env: Mapping[str, str], transport: Transport, *, fork_pull_request: bool = False
+    ) -> None:
         self.env = env
         self.transport = transport
+        self.fork_pull_request = fork_pull_request
         self._sessions: dict[str | None, Any] = {}
         self._lock = threading.Lock()
 
@@ -80,7 +115,7 @@ class Aws:
         from botocore.config import Config
         from botocore.exceptions import BotoCoreError, ClientError
 
-        token = gha.oidc_token(OIDC_AUDIENCE, self.env, self.transport)
+        token = oidc_token(OIDC_AUDIENCE, self.env, self.transport, fork=self.fork_pull_request)
         sts = boto3.session.Session().client(
             "sts",
             region_name=region,
@@ -98,9 +133,7 @@ class Aws:
             code, message = _client_error(exc)
             raise AwsError(
                 f"AWS STS refused to let this job assume {role}: {code}: {message}",
-                hint="the role's trust policy must trust token.actions.githubusercontent.com with audience "
-                "sts.amazonaws.com and a `sub` condition matching this repository and ref, e.g.\n"
-                '  "StringLike": {"token.actions.githubusercontent.com:sub": "repo:OWNER/NAME:*"}',
+                hint=fixes.ROLE_TRUST,
             ) from None
         except BotoCoreError as exc:
             raise AwsError(f"AWS STS could not be reached to assume {role}: {exc}") from None
@@ -121,7 +154,7 @@ def _client_error(exc: Any) -> tuple[str, str]:
     return str(error.get("Code", "Error")), str(error.get("Message", "")).strip()
 
 
-def describe(exc: Exception, call: str) -> AwsError:
+def describe(exc: Exception, call: str, *, fork: bool = False) -> AwsError:
     """A boto3/botocore failure as a message a user can act on."""
     from botocore.exceptions import (
         ClientError,
@@ -134,11 +167,7 @@ def describe(exc: Exception, call: str) -> AwsError:
     if isinstance(exc, NoCredentialsError | PartialCredentialsError):
         return AwsError(
             f"{call}: no AWS credentials",
-            hint="let the job assume a role with its OIDC token:\n"
-            "  permissions:\n    id-token: write\n"
-            "  ...\n  with:\n    aws-role-to-assume: arn:aws:iam::123456789012:role/ecr-pull\n"
-            "or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
-            "(e.g. with aws-actions/configure-aws-credentials)",
+            hint=fixes.id_token(fork=True) if fork else fixes.NO_AWS_CREDENTIALS,
         )
     if isinstance(exc, ClientError):
         code, message = _client_error(exc)

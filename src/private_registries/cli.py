@@ -10,7 +10,9 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from private_registries import __version__, output
+from private_registries import __version__
+from private_registries.console import Console
+from private_registries.deploy import kubernetes, refresher
 from private_registries.errors import Failures, RegistriesError
 from private_registries.secret import MASKER
 
@@ -134,7 +136,7 @@ def deploy_parsers(
         parents=[store, extra],
         help="a Kubernetes dockerconfigjson Secret of the registries (as kubectl create secret makes it)",
     )
-    pull_secret.add_argument("--name", default="registry-credentials", help="the Secret's name")
+    pull_secret.add_argument("--name", default=kubernetes.DEFAULT_NAME, help="the Secret's name")
     pull_secret.add_argument("--namespace", metavar="NS", help="the Secret's namespace")
     pull_secret.add_argument(
         "-o", "--output", metavar="FILE", help="write it to FILE (mode 0600), not stdout"
@@ -151,14 +153,14 @@ def deploy_parsers(
     refresh = pull_secret.add_argument_group("ECR refresher (a CronJob renewing the Secret every 6 hours)")
     refresh.add_argument("--refresher", action="store_true", help="emit the refresher's manifests instead")
     refresh.add_argument("--image", metavar="IMAGE", help="the image it runs (default: this version's)")
-    refresh.add_argument("--schedule", default="0 */6 * * *", help="its cron schedule (%(default)s)")
+    refresh.add_argument("--schedule", default=refresher.SCHEDULE, help="its cron schedule (%(default)s)")
     refresh.add_argument("--irsa-role-arn", metavar="ARN", help="annotate its ServiceAccount for IRSA")
     refresh.add_argument(
         "--apply", action="store_true", help="inside the cluster: write the Secret through the Kubernetes API"
     )
     refresh.add_argument(
         "--service-account-dir",
-        default="/var/run/secrets/kubernetes.io/serviceaccount",
+        default=kubernetes.SERVICEACCOUNT_DIR,
         metavar="DIR",
         help="with --apply: the pod's service-account token, ca.crt and namespace",
     )
@@ -168,7 +170,7 @@ def deploy_parsers(
         "inject", parents=[store, extra], help="add imagePullSecrets to the workloads in manifests, in place"
     )
     inject.add_argument("files", nargs="+", metavar="FILE", help="Kubernetes manifests (multi-document YAML)")
-    inject.add_argument("--name", default="registry-credentials", help="the Secret's name (%(default)s)")
+    inject.add_argument("--name", default=kubernetes.DEFAULT_NAME, help="the Secret's name (%(default)s)")
     inject.add_argument(
         "--all",
         action="store_true",
@@ -222,29 +224,30 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     env = dict(os.environ if env is None else env)
-    output.configure(env)
+    console = Console.for_env(env)
     try:
         args = parse(sys.argv[1:] if argv is None else argv)
-        if output.in_github_actions() and args.command not in ANNOUNCE_THEMSELVES:
-            from private_registries import gha
-
-            gha.announce_secrets()  # every secret, and each form derived from it, masked as it is made
+        if args.command == "action":
+            console = Console.for_env(env, ci=True)  # the action's stages speak to the runner, always
+        elif args.command not in ANNOUNCE_THEMSELVES:
+            console.announce_masks()  # every secret, and each form derived from it, masked as it is made
         module_name, function_name = COMMANDS[args.command].split(":")
         module = importlib.import_module(f"private_registries.commands.{module_name}")
-        exit_code: int = getattr(module, function_name)(args, env)
+        exit_code: int = getattr(module, function_name)(args, env, console)
         return exit_code
     except Failures as failures:
-        return failures.exit_code  # each failure was reported where it happened
+        console.failures(failures.errors)
+        return failures.exit_code
     except RegistriesError as error:
-        output.report(error)
+        console.failure(error)
         return error.exit_code
     except KeyboardInterrupt:
-        output.echo("interrupted", file=sys.stderr)
+        console.echo("interrupted", err=True)
         return 130
     except BrokenPipeError:
         return 141
-    except Exception as exc:  # the one place that turns any error into a message
-        output.error(
+    except Exception as exc:  # what no face caught is a bug: said once, here, without a traceback
+        console.error(
             f"internal error ({type(exc).__name__}): {MASKER.redact(str(exc))[:500]}\n"
             "  this is a bug in private-registries; please report it with the command you ran"
         )

@@ -38,7 +38,7 @@ EXCHANGED = frozenset({RegistryType.ECR, RegistryType.ECR_PUBLIC, RegistryType.G
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ACCOUNT = re.compile(r"^[0-9]{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$")
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$")
 
 
 @dataclass(frozen=True)
@@ -228,7 +228,7 @@ def _check_aws(registry: Registry, where: str) -> None:
         raise InputError(f"{where}: aws-account must be 12 digits, got {registry.aws_account!r}")
     if registry.aws_region and not _REGION.match(registry.aws_region):
         raise InputError(f"{where}: aws-region {registry.aws_region!r} is not an AWS region name")
-    if registry.aws_role_to_assume and not _ROLE_ARN.match(registry.aws_role_to_assume):
+    if registry.aws_role_to_assume and not ROLE_ARN.match(registry.aws_role_to_assume):
         raise InputError(
             f"{where}: aws-role-to-assume must be an IAM role ARN",
             hint="e.g. arn:aws:iam::123456789012:role/ecr-pull",

@@ -23,7 +23,7 @@ DOCKER_HUB_ALIASES = frozenset(
 GHCR = "ghcr.io"
 ECR_PUBLIC = "public.ecr.aws"
 
-_HOSTNAME = re.compile(
+HOSTNAME = re.compile(
     r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:[0-9]+)?$"
 )
 _IPV6 = re.compile(r"^\[([0-9a-f:.]+)\](:[0-9]+)?$")
@@ -69,7 +69,7 @@ def parse_server(text: str, where: str) -> str:
         )
     if server != server.lower():
         raise InputError(f"{where}: server {server!r} must be lowercase", hint=f"write {server.lower()!r}")
-    if not (_HOSTNAME.match(server) or _valid_ipv6(server)):
+    if not (HOSTNAME.match(server) or _valid_ipv6(server)):
         raise InputError(
             f"{where}: server {server!r} is not a valid hostname[:port]",
             hint="use letters, digits, dots and dashes, and :PORT if needed, e.g. registry.example.org:5000",

@@ -1,26 +1,31 @@
-"""The keychain: turns each registry entry into a credential, the way its type says.
+"""The keychain: which credential for each server, decided here and nowhere else.
 
-Static entries (basic, dockerhub) are used as they are; GHCR takes the GitHub token; ECR exchanges
-AWS credentials. Each type's module is imported only when an entry of that type is present (boto3
-is slow to import), and each gets all its entries at once, so it can batch (one ECR call per region).
+1. explicit: an entry the user holds (the store, `--registries`, the action's inputs);
+2. ambient: ghcr.io with the GitHub token; an ECR host with the environment's AWS credentials or
+   the job's role (only when there are some: a public ECR image pulls anonymously);
+3. anonymous: nothing.
+
+Each server's credential is resolved once, when first asked for, and kept; servers asked for
+together are resolved together, each kind by its module under registries/ (imported only then:
+boto3 is slow to import), so ECR makes one call per region. A registry client made here asks the
+keychain for its credential only when the registry challenges it.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping, Sequence
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Protocol
+import threading
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from types import TracebackType
 
+from private_registries.auth.client import RegistryClient
+from private_registries.auth.endpoint import Endpoints
 from private_registries.config import Registry
+from private_registries.context import Context, Outcome, Resolver
 from private_registries.credential import Credential
 from private_registries.errors import RegistriesError
-from private_registries.hosts import RegistryType
-from private_registries.secret import Secret
-from private_registries.transport import Transport
-
-Outcome = Credential | RegistriesError
+from private_registries.hosts import RegistryType, detect_type
 
 _MODULES = {
     RegistryType.BASIC: "basic",
@@ -29,84 +34,112 @@ _MODULES = {
     RegistryType.ECR: "ecr",
     RegistryType.ECR_PUBLIC: "ecr",
 }
+_ECR_TYPES = frozenset({RegistryType.ECR, RegistryType.ECR_PUBLIC})
 
 
-@dataclass(frozen=True)
-class Context:
-    """What resolvers may use: the environment (explicit, never os.environ), HTTP, the GitHub token."""
+class Keychain:
+    """Credentials for servers, by the rule above. Use it as a context manager (it owns a thread pool)."""
 
-    env: Mapping[str, str]
-    transport: Transport
-    github_token: Secret | None = None
-    aws_role_to_assume: str | None = None  # for ECR entries that name no role of their own
-    aws_region: str | None = None  # for ECR entries whose region nothing else tells
+    def __init__(self, held: Iterable[Registry], context: Context) -> None:
+        self.context = context
+        self.held = list(held)
+        self.endpoints = Endpoints(context.transport)
+        self._explicit = {registry.server: registry for registry in self.held}
+        self._outcomes: dict[str, Future[Outcome]] = {}
+        self._clients: dict[str, RegistryClient] = {}
+        self._lock = threading.Lock()
+        # Resolutions run here, never on a caller's pool: callers wait on them.
+        self._pool = ThreadPoolExecutor(max_workers=len(set(_MODULES.values())))
 
+    def __enter__(self) -> Keychain:
+        return self
 
-class Resolver(Protocol):
-    def __call__(self, registries: Sequence[Registry], context: Context) -> list[Outcome]: ...
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
 
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
-def resolve_all(registries: Sequence[Registry], context: Context) -> list[Outcome]:
-    """A credential (or the reason there is none) for each registry, in the same order."""
-    with ThreadPoolExecutor(max_workers=len(_MODULES)) as pool:
-        return [future.result() for future in resolve_async(registries, context, pool)]
+    # --- the rule ---------------------------------------------------------------------------------
 
+    def entry(self, server: str) -> Registry | None:
+        """The registry entry that gives `server` its credential, or None: it is pulled anonymously."""
+        return self._explicit.get(server) or self._ambient(server)
 
-def resolve_async(registries: Sequence[Registry], context: Context, pool: Executor) -> list[Future[Outcome]]:
-    """One future per registry, each done as soon as its kind's resolver is: a caller can start
-    using the static credentials while ECR tokens are still being exchanged."""
-    futures: list[Future[Outcome]] = [Future() for _ in registries]
-    groups: dict[str, list[int]] = {}
-    for index, registry in enumerate(registries):
-        groups.setdefault(_MODULES[registry.type], []).append(index)
+    def entries(self, servers: Iterable[str]) -> list[Registry]:
+        """The entries of those servers that have one, each once, in order."""
+        found = (self.entry(server) for server in dict.fromkeys(servers))
+        return [registry for registry in found if registry is not None]
 
-    def run(module_name: str, indexes: list[int]) -> None:
+    def registry(self, server: str) -> Registry:
+        return self.entry(server) or Registry(server, None, None, detect_type(server))
+
+    def _ambient(self, server: str) -> Registry | None:
+        kind = detect_type(server)
+        if kind == RegistryType.GHCR and self.context.github_token:
+            return Registry(server, None, None, kind, source="automatic (GitHub token)")
+        if kind in _ECR_TYPES and self.context.has_aws_credentials:
+            return Registry(server, None, None, kind, source="automatic (AWS credentials)")
+        return None
+
+    # --- resolution -------------------------------------------------------------------------------
+
+    def prefetch(self, servers: Iterable[str]) -> None:
+        """Start resolving these servers' credentials, together (one ECR call per region)."""
+        with self._lock:
+            new = [r for r in self.entries(servers) if r.server not in self._outcomes]
+            for registry in new:
+                self._outcomes[registry.server] = Future()
+        groups: dict[str, list[Registry]] = {}
+        for registry in new:
+            groups.setdefault(_MODULES[registry.type], []).append(registry)
+        for module_name, registries in groups.items():
+            self._pool.submit(self._resolve, module_name, registries)
+
+    def _resolve(self, module_name: str, registries: Sequence[Registry]) -> None:
+        futures = [self._outcomes[registry.server] for registry in registries]
         try:
             module = importlib.import_module(f"private_registries.registries.{module_name}")
             resolver: Resolver = module.resolve
-            outcomes = resolver([registries[i] for i in indexes], context)
-        except BaseException as exc:
-            for index in indexes:
-                futures[index].set_exception(exc)
+            outcomes = resolver(registries, self.context)
+        except BaseException as exc:  # a bug, not a user's error: every waiter gets it
+            for future in futures:
+                future.set_exception(exc)
             raise
-        for index, outcome in zip(indexes, outcomes, strict=True):
-            futures[index].set_result(outcome)
+        for future, outcome in zip(futures, outcomes, strict=True):
+            future.set_result(outcome)
 
-    for name, indexes in groups.items():
-        pool.submit(run, name, indexes)
-    return futures
+    def outcome(self, server: str) -> Outcome | None:
+        """The server's credential or the reason there is none, waited for; None: anonymous."""
+        if self.entry(server) is None:
+            return None
+        self.prefetch([server])
+        return self._outcomes[server].result()
 
+    def credential(self, server: str) -> Credential | None:
+        """The server's credential (None: anonymous); raises the reason when one was due but failed."""
+        outcome = self.outcome(server)
+        if isinstance(outcome, RegistriesError):
+            raise outcome
+        return outcome
 
-def automatic(servers: Sequence[str], context: Context) -> list[Registry]:
-    """Registries we may use without an entry, when an image needs them: ghcr.io with the GitHub
-    token, ECR hosts with the AWS credentials of the environment (or the job's role)."""
-    from private_registries.hosts import detect_type
-    from private_registries.registries.ghcr import github_token
+    def credentials(self, servers: Iterable[str]) -> tuple[list[Credential], list[RegistriesError]]:
+        """The credentials of these servers that have an entry, and the failures, in order."""
+        servers = list(dict.fromkeys(servers))
+        self.prefetch(servers)
+        outcomes = [outcome for outcome in map(self.outcome, servers) if outcome is not None]
+        good = [outcome for outcome in outcomes if isinstance(outcome, Credential)]
+        return good, [outcome for outcome in outcomes if isinstance(outcome, RegistriesError)]
 
-    found = []
-    for server in servers:
-        kind = detect_type(server)
-        if kind == RegistryType.GHCR and github_token(context):
-            found.append(Registry(server, None, None, kind, source="automatic (GitHub token)"))
-        elif kind in {RegistryType.ECR, RegistryType.ECR_PUBLIC} and aws_credentials_in(context):
-            found.append(Registry(server, None, None, kind, source="automatic (AWS credentials)"))
-    return found
-
-
-# What says the environment holds AWS credentials (without asking AWS): keys, a profile, a web
-# identity (IRSA), container credentials (ECS, EKS Pod Identity).
-_AWS_CREDENTIAL_VARIABLES = (
-    "AWS_ACCESS_KEY_ID",
-    "AWS_PROFILE",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-)
-
-
-def aws_credentials_in(context: Context) -> bool:
-    """Whether to exchange AWS credentials for an ECR image nobody named: only when there are some
-    (a public ECR image pulls anonymously; a private one then fails its pre-flight, named)."""
-    return bool(context.aws_role_to_assume) or any(
-        context.env.get(name) for name in _AWS_CREDENTIAL_VARIABLES
-    )
+    def client(self, server: str) -> RegistryClient:
+        """The one client of `server` (so its ping and tokens serve every request to it)."""
+        with self._lock:
+            client = self._clients.get(server)
+            if client is None:
+                client = RegistryClient(
+                    self.endpoints, self.registry(server), lambda: self.credential(server)
+                )
+                self._clients[server] = client
+        return client

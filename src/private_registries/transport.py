@@ -1,8 +1,9 @@
-"""HTTP for every network call: timeouts, bounded retries with backoff, and the choice of scheme.
+"""HTTP for every network call: timeouts, bounded retries with backoff, one SSL context.
 
 Retries cover connection errors, resets, 429 and 5xx (honouring Retry-After); never 401 or 403,
 which a retry cannot mend. Failures become `NetworkFailure` with a plain reason, never a URL with
-credentials or a traceback.
+credentials or a traceback. It knows nothing of registries: which scheme a registry speaks is
+auth/endpoint.py's business.
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from private_registries.hosts import is_loopback
+from private_registries.errors import ErrorKind
 
 if TYPE_CHECKING:
     from requests.adapters import _HostParams, _PoolKwargs
 
 USER_AGENT = "private-registries"
-# The only unverified requests are the ones made on purpose (see Transport._probe): no warning each.
+# The only unverified requests are the ones made on purpose (skip_verification): no warning each.
 warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -54,9 +55,9 @@ class TransportOptions:
 
 
 class NetworkFailure(Exception):
-    """A request that failed for good. `kind` is one of: unreachable, tls, timeout, http."""
+    """A request that failed for good: unreachable, tls, timeout, or unavailable (retries spent)."""
 
-    def __init__(self, kind: str, reason: str, status: int | None = None) -> None:
+    def __init__(self, kind: ErrorKind, reason: str, status: int | None = None) -> None:
         super().__init__(reason)
         self.kind = kind
         self.reason = reason
@@ -87,10 +88,7 @@ class Transport:
         )
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
-        self._schemes: dict[str, str] = {}
-        # Registries we may not verify: loopback or marked insecure, with a certificate no CA vouches
-        # for (a self-signed one). The daemon treats them the same way.
-        self._unverified: set[str] = set()
+        self._unverified: set[str] = set()  # see skip_verification
         self._lock = threading.Lock()
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
@@ -101,53 +99,30 @@ class Transport:
         try:
             return self.session.request(method, url, **kwargs)
         except requests.exceptions.SSLError as exc:
-            raise NetworkFailure("tls", f"TLS failed: {_root_reason(exc)}") from None
+            raise NetworkFailure(ErrorKind.TLS, f"TLS failed: {_root_reason(exc)}") from None
         except requests.exceptions.Timeout:
-            raise NetworkFailure("timeout", f"no answer within {self.options.read_timeout:g} s") from None
+            raise NetworkFailure(
+                ErrorKind.TIMEOUT, f"no answer within {self.options.read_timeout:g} s"
+            ) from None
         except requests.exceptions.RetryError as exc:
             raise NetworkFailure(
-                "http", f"still failing after {self.options.retries} retries: {_root_reason(exc)}"
+                ErrorKind.UNAVAILABLE,
+                f"still failing after {self.options.retries} retries: {_root_reason(exc)}",
             ) from None
         except requests.exceptions.ConnectionError as exc:
             if _timed_out(exc):  # a read timeout on the last retry arrives dressed as a connection error
-                raise NetworkFailure("timeout", f"no answer within {self.options.read_timeout:g} s") from None
-            raise NetworkFailure("unreachable", _root_reason(exc)) from None
+                raise NetworkFailure(
+                    ErrorKind.TIMEOUT, f"no answer within {self.options.read_timeout:g} s"
+                ) from None
+            raise NetworkFailure(ErrorKind.UNREACHABLE, _root_reason(exc)) from None
         except requests.exceptions.RequestException as exc:
-            raise NetworkFailure("unreachable", type(exc).__name__) from None
+            raise NetworkFailure(ErrorKind.UNREACHABLE, type(exc).__name__) from None
 
-    def base_url(self, host: str, *, insecure: bool = False) -> str:
-        """`https://host`, or `http://host` for a loopback or insecure registry that does not speak TLS.
-
-        Like the daemon: HTTPS first; plain HTTP only where the user allowed it (loopback counts).
-        """
-        with self._lock:
-            known = self._schemes.get(host)
-        if known:
-            return f"{known}://{host}"
-        scheme = "https"
-        if insecure or is_loopback(host):
-            scheme = self._probe(host)
-        with self._lock:
-            self._schemes[host] = scheme
-        return f"{scheme}://{host}"
-
-    def _probe(self, host: str) -> str:
-        """HTTPS if it answers (verified, or else unverified), plain HTTP if it does not speak TLS."""
-        try:
-            self.request("GET", f"https://{host}/v2/", allow_redirects=False)
-            return "https"
-        except NetworkFailure as failure:
-            if failure.kind not in {"tls", "unreachable"}:
-                raise
-            if "certificate verify failed" not in failure.reason:
-                return "http"
-        try:
-            self.request("GET", f"https://{host}/v2/", allow_redirects=False, verify=False)
-        except NetworkFailure:
-            return "http"
+    def skip_verification(self, host: str) -> None:
+        """Requests to `host` (host[:port]) no longer verify its certificate: only for a host the caller
+        chose to trust as it is (a self-signed loopback or insecure registry, as the daemon does)."""
         with self._lock:
             self._unverified.add(host)
-        return "https"
 
 
 class _OneContextAdapter(HTTPAdapter):

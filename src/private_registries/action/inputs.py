@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from private_registries.deploy.kubernetes import DEFAULT_NAME
 from private_registries.errors import InputError
 from private_registries.secret import Secret
 
@@ -53,7 +54,7 @@ def pairs(env: Mapping[str, str], name: str) -> dict[str, str]:
     return values
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ActionInputs:
     registries: str = ""
     secrets: str = ""
@@ -72,7 +73,7 @@ class ActionInputs:
     push: bool = False
     check: bool = True
     manifests: Sequence[str] = ()
-    pull_secret_name: str = "registry-credentials"
+    pull_secret_name: str = DEFAULT_NAME
     namespace: str = ""
     convox_file: str = ""
     export_docker_config: bool = True
@@ -99,7 +100,7 @@ class ActionInputs:
             push=flag(env, "push", False),
             check=flag(env, "check", True),
             manifests=items(env, "manifests"),
-            pull_secret_name=raw(env, "pull-secret-name") or "registry-credentials",
+            pull_secret_name=raw(env, "pull-secret-name") or DEFAULT_NAME,
             namespace=raw(env, "namespace"),
             convox_file=raw(env, "convox-file"),
             export_docker_config=flag(env, "export-docker-config", True),

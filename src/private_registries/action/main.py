@@ -1,287 +1,229 @@
-"""The main stage: everything the inputs ask, in order.
+"""The main stage: the inputs become the services' options, in order, and their results the step's
+outputs, env, summary and the state post needs.
 
-1. Announce every secret with ::add-mask:: as it is read (the masker's hook is set before anything).
-2. Read the registries: the `registries` input, the REGISTRY_* entries of `secrets`, and GHCR/ECR
-   automatically when an image needs them. A fork's pull request has no secrets: say so, go on.
-3. Exchange tokens and check every credential against its registry (concurrently).
-4. Pre-flight the Dockerfile's base images; build and push when `context` is set.
-5. Write config.json under runner.temp; the pull secret; imagePullSecrets into the manifests;
-   the convox.yml passwordEnv exports; DOCKER_CONFIG (the HOST path) for later steps.
-6. Outputs, step summary, and the state the post stage needs to undo it all.
+1. Masks first: every secret is announced with ::add-mask:: the moment it is made.
+2. The registries of the `registries` and `secrets` inputs; ghcr.io and ECR too when an image needs
+   them (the keychain's rule). A fork's pull request has no secrets: say so, go on.
+3. Log in (every credential checked, concurrently) into a config.json of its own under runner.temp.
+4. With `context`: the pre-flight, then the build and the push.
+5. For the deploy step: the pull secret, imagePullSecrets in `manifests`, convox.yml's passwordEnv
+   exports, DOCKER_CONFIG (the host's path).
+6. Outputs, summary and state: written even when something failed, for what did work.
 """
 
 from __future__ import annotations
 
 import glob
 import json
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from private_registries import dockerconfig, gha, output
+from private_registries import fixes, gha, views
 from private_registries.action import summary
 from private_registries.action.inputs import ActionInputs
+from private_registries.action.runner import Runner
+from private_registries.action.state import ActionState
 from private_registries.config import Registry, merge
+from private_registries.console import Console
+from private_registries.context import Context, github_token_from
 from private_registries.credential import Credential
-from private_registries.deploy import handover
-from private_registries.dockerfile import BaseImage
+from private_registries.deploy.kubernetes import check_name, check_namespace
 from private_registries.errors import Failures, InputError, RegistriesError
-from private_registries.keychain import Context, automatic
-from private_registries.secret import MASKER, Secret
+from private_registries.images import parse_image
+from private_registries.keychain import Keychain
+from private_registries.secret import Secret
+from private_registries.services.build import BuildOptions, BuildResult, build
+from private_registries.services.convox import ConvoxOptions, convox
+from private_registries.services.images import DockerfileOptions, images
+from private_registries.services.inject import InjectOptions, inject
+from private_registries.services.login import LoginOptions, login
+from private_registries.services.pull_secret import PullSecretOptions, pull_secret
 from private_registries.sources import from_secrets, from_text
 from private_registries.transport import Transport, TransportOptions
 
-HOME_MOUNT = "/github/home"  # <runner.temp>/_github_home on the host, on every runner
-
 
 @dataclass
-class Outcome:
-    """What the stage did, gathered as it goes: for outputs, the summary and the post stage."""
+class Report:
+    """What the stage did, gathered as it goes."""
 
     credentials: list[Credential] = field(default_factory=list)
     failures: list[RegistriesError] = field(default_factory=list)
     outputs: dict[str, str | Secret] = field(default_factory=dict)
-    state: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    base_images: dict[str, str] = field(default_factory=dict)
-    image_id: str = ""
-    pushed: dict[str, str] = field(default_factory=dict)
+    folder: Path | None = None  # where config.json (and the pull secret) went
+    state: ActionState | None = None
+    built: BuildResult | None = None
+
+    def fail(self, console: Console, *failures: RegistriesError) -> None:
+        console.failures(failures)
+        self.failures += failures
 
 
-def run(env: Mapping[str, str], args: Sequence[str] = ()) -> int:
-    # Masks first: from here on, every secret is announced the moment it is read.
-    MASKER.on_register(gha.add_mask)
-    output.configure({"GITHUB_ACTIONS": "true"})
-    outcome = Outcome()
+def run(env: Mapping[str, str], console: Console, args: Sequence[str] = ()) -> int:
+    console.announce_masks()
+    report = Report()
     try:
-        stage(ActionInputs.from_env(env, args), env, outcome)
+        MainStage(ActionInputs.from_env(env, args), env, console, report).run()
     except Failures as failures:
-        outcome.failures += failures.errors  # each was reported where it happened, and each counts
+        report.fail(console, *failures.errors)
     except RegistriesError as error:
-        outcome.failures.append(error)
-        output.report(error)
-    finish(env, outcome)
-    return 1 if outcome.failures else 0
+        report.fail(console, error)
+    finish(env, console, report)
+    return 1 if report.failures else 0
 
 
-def stage(inputs: ActionInputs, env: Mapping[str, str], outcome: Outcome) -> None:
-    held = read_registries(inputs, env, outcome)
-    context = Context(
-        env=env,
-        transport=Transport(TransportOptions.from_env(env)),
-        github_token=inputs.github_token,
-        aws_role_to_assume=inputs.aws_role_to_assume,
-        aws_region=inputs.aws_region,
-    )
-    bases = base_images(inputs, env)
-    servers = [base.image.server for base in bases] + [_server(tag) for tag in inputs.tags]
-    held = merge(held, automatic(sorted({s for s in servers if s not in {r.server for r in held}}), context))
-    log_in(held, context, outcome)
-    directory = write_docker_config(inputs, env, outcome)
-    if inputs.context:
-        build(inputs, bases, context, env, outcome)
-    deploy(inputs, env, directory, outcome)
-    if inputs.export_docker_config and outcome.outputs.get("docker-config"):
-        gha.export_env(env, handover.env_exports(str(outcome.outputs["docker-config"])))
+class MainStage:
+    def __init__(
+        self, inputs: ActionInputs, env: Mapping[str, str], console: Console, report: Report
+    ) -> None:
+        self.inputs, self.env, self.console, self.report = inputs, env, console, report
+        self.runner = Runner.detect(inputs.runner_temp, env)
+        check_name(inputs.pull_secret_name, "input pull-secret-name")
+        if inputs.namespace:
+            check_namespace(inputs.namespace, "input namespace")
 
+    def run(self) -> None:
+        inputs = self.inputs
+        held = self.read_registries()
+        with Keychain(held, self.context()) as keychain:
+            servers = [parse_image(tag, f"input tags: {tag!r}").server for tag in inputs.tags]
+            dockerfile = self.dockerfile()
+            if dockerfile is not None:
+                servers = images(dockerfile).servers + servers
+            self.log_in(merge(held, keychain.entries(servers)), keychain)
+            if dockerfile is not None:
+                self.build(dockerfile, keychain)
+            if self.report.credentials and self.report.folder is not None:
+                self.deploy(self.report.folder, keychain)
+        if inputs.export_docker_config and self.report.outputs.get("docker-config"):
+            gha.export_env(self.env, {"DOCKER_CONFIG": self.report.outputs["docker-config"]})
 
-def read_registries(inputs: ActionInputs, env: Mapping[str, str], outcome: Outcome) -> list[Registry]:
-    from_inputs = from_text(inputs.registries, "input registries", env)
-    from_secret = from_secrets(inputs.secrets, "input secrets", env)
-    if not from_secret and is_fork_pull_request(env):
-        outcome.notes.append(
-            "This is a pull request from a fork: GitHub gives it no secrets, so only the registries "
-            "that need none (the job's GITHUB_TOKEN for ghcr.io, the `registries` input) are used."
+    def context(self) -> Context:
+        return Context(
+            env=self.env,
+            transport=Transport(TransportOptions.from_env(self.env)),
+            github_token=self.inputs.github_token or github_token_from(self.env),
+            aws_role_to_assume=self.inputs.aws_role_to_assume,
+            aws_region=self.inputs.aws_region,
+            fork_pull_request=gha.is_fork_pull_request(self.env),
         )
-        output.notice(outcome.notes[-1])
-    return merge(from_inputs, from_secret)
 
+    def read_registries(self) -> list[Registry]:
+        from_inputs = from_text(self.inputs.registries, "input registries", self.env)
+        from_secret = from_secrets(self.inputs.secrets, "input secrets", self.env)
+        if not from_secret and gha.is_fork_pull_request(self.env):
+            self.report.notes.append(fixes.FORK_PULL_REQUEST)
+            self.console.notice(fixes.FORK_PULL_REQUEST)
+        return merge(from_inputs, from_secret)
 
-def is_fork_pull_request(env: Mapping[str, str]) -> bool:
-    if env.get("GITHUB_EVENT_NAME") not in {
-        "pull_request",
-        "pull_request_review",
-        "pull_request_review_comment",
-    }:
-        return False
-    try:
-        event = json.loads(Path(env.get("GITHUB_EVENT_PATH", "")).read_text())
-        pull = event["pull_request"]
-        return bool(pull["head"]["repo"]["full_name"] != pull["base"]["repo"]["full_name"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-
-
-def base_images(inputs: ActionInputs, env: Mapping[str, str]) -> list[BaseImage]:
-    if not inputs.context:
-        return []
-    from private_registries import dockerfile
-    from private_registries.commands.images import dockerfile_path
-
-    path = dockerfile_path(inputs.context, inputs.file or None)
-    return dockerfile.base_images(dockerfile.read(path), str(path), inputs.build_args, inputs.platform)
-
-
-def log_in(held: list[Registry], context: Context, outcome: Outcome) -> None:
-    from private_registries.commands.login import login, show
-
-    if not held:
-        output.warn("no registries: nothing to log in to (give the registries or secrets input)")
-        return
-    logged_in, failures = login(held, context)
-    outcome.credentials = [item.credential for item in logged_in]
-    if logged_in:
-        with output.group(f"Logged in to {len(logged_in)} of {len(held)} registries"):
-            show(logged_in)
-        for item in logged_in:
-            if item.note:  # Docker Hub's pull quota
-                output.echo(f"{item.credential.server}: {item.note}")
-    for failure in dict.fromkeys(failures):
-        output.report(failure)
-    outcome.failures += failures
-    outcome.outputs["registries"] = json.dumps(
-        [
-            {
-                "server": c.server,
-                "username": c.username,
-                "type": str(c.registry.type),
-                "expires-at": c.expires_at.isoformat() if c.expires_at else (c.lifetime or ""),
-            }
-            for c in outcome.credentials
-        ]
-    )
-
-
-def write_docker_config(inputs: ActionInputs, env: Mapping[str, str], outcome: Outcome) -> Path | None:
-    """config.json in a folder of its own under runner.temp, given to the runner user."""
-    if not outcome.credentials:
-        return None
-    mount = Path(handover.RUNNER_TEMP_MOUNT)
-    base, host_base = (
-        (mount, inputs.runner_temp)
-        if mount.is_dir()
-        else (Path(HOME_MOUNT), f"{inputs.runner_temp}/_github_home")
-    )
-    directory = base / f"private-registries-{secrets.token_hex(4)}"
-    report = dockerconfig.merge(directory, outcome.credentials)
-    handover.give_to_runner([directory, report.path, report.path.with_name("config.json.lock")])
-    host = handover.host_path(directory, host_base, mount=str(base)) if inputs.runner_temp else ""
-    if not host:
-        output.warn(
-            "the host path of runner.temp is unknown (the runner-temp input is empty): "
-            "DOCKER_CONFIG cannot be handed to later steps"
+    def dockerfile(self) -> DockerfileOptions | None:
+        if not self.inputs.context:
+            return None
+        return DockerfileOptions(
+            context=Path(self.inputs.context),
+            file=Path(self.inputs.file) if self.inputs.file else None,
+            build_args=self.inputs.build_args,
+            platform=self.inputs.platform,
         )
-    outcome.outputs["docker-config"] = host
-    outcome.outputs["dockerconfigjson"] = handover.outputs(outcome.credentials, host)["dockerconfigjson"]
-    outcome.state.update(
-        {
-            "docker_config": str(directory),
-            "docker_config_host": host,
-            "created_docker_config": "true",
-            "keys": json.dumps(report.written),
-            "logout": "true" if inputs.logout else "false",
-        }
-    )
-    return directory
 
-
-def build(
-    inputs: ActionInputs, bases: list[BaseImage], context: Context, env: Mapping[str, str], outcome: Outcome
-) -> None:
-    from private_registries.build import BuildOptions
-    from private_registries.commands.build import build_image
-
-    options = BuildOptions(
-        context=Path(inputs.context),
-        dockerfile=Path(inputs.file) if inputs.file else None,
-        tags=list(inputs.tags),
-        build_args=inputs.build_args,
-        labels=inputs.labels,
-        target=inputs.target,
-        platform=inputs.platform,
-        pull=inputs.pull,
-    )
-    good = [c.registry for c in outcome.credentials]
-    built = build_image(
-        options,
-        bases,
-        good,
-        context,
-        env,
-        check=inputs.check,
-        push_tags=inputs.push,
-        credentials=outcome.credentials,
-    )
-    outcome.image_id, outcome.pushed, outcome.base_images = built.image_id, built.pushed, built.base_images
-    outcome.outputs.update(
-        {"image-id": built.image_id, "digest": built.digest, "base-images": json.dumps(built.base_images)}
-    )
-
-
-def deploy(inputs: ActionInputs, env: Mapping[str, str], directory: Path | None, outcome: Outcome) -> None:
-    """The pull secret, imagePullSecrets in the manifests, and convox.yml's passwordEnv exports."""
-    from private_registries.deploy import convox, kubernetes, manifests
-
-    if not outcome.credentials or directory is None:
-        return
-    usable, _ = kubernetes.usable(outcome.credentials)
-    if usable:
-        secret = kubernetes.build_secret(usable, inputs.pull_secret_name, inputs.namespace or None)
-        path = directory / "pull-secret.yaml"
-        from private_registries.fsutil import atomic_write
-
-        atomic_write(path, kubernetes.render(secret).encode())
-        handover.give_to_runner([path])
-        outcome.state["pull_secret_file"] = str(path)
-        if outcome.outputs.get("docker-config"):
-            outcome.outputs["pull-secret-file"] = f"{outcome.outputs['docker-config']}/pull-secret.yaml"
-        for warning in kubernetes.expiry_warnings(usable):
-            output.warn(warning)
-    if inputs.manifests:
-        paths = sorted({Path(p) for pattern in inputs.manifests for p in glob.glob(pattern, recursive=True)})
-        if not paths:
-            raise InputError(f"input manifests: no file matches {', '.join(inputs.manifests)}")
-        results = manifests.inject_files(
-            paths, inputs.pull_secret_name, [c.server for c in outcome.credentials]
+    def log_in(self, registries: list[Registry], keychain: Keychain) -> None:
+        console, report = self.console, self.report
+        if not registries:
+            console.warn("no registries: nothing to log in to (give the registries or secrets input)")
+            return
+        folder = self.runner.new_folder()
+        result = login(LoginOptions(servers=[r.server for r in registries], docker_config=folder), keychain)
+        report.credentials = result.credentials
+        if result.logins:
+            with console.group(f"Logged in to {len(result.logins)} of {len(registries)} registries"):
+                views.logins(console, result)
+        console.warn_all(result.warnings)
+        report.fail(console, *result.failures)
+        report.outputs["registries"] = json.dumps(views.registries_json(result.credentials))
+        if result.config is None:
+            return
+        self.runner.give([folder, result.config.path, result.config.path.with_name("config.json.lock")])
+        host = self.runner.host_path(folder)
+        if not host:
+            console.warn(
+                "the host path of runner.temp is unknown (the runner-temp input is empty): "
+                "DOCKER_CONFIG cannot be handed to later steps"
+            )
+        report.folder = folder
+        report.outputs["docker-config"] = host
+        report.state = ActionState(
+            logout=self.inputs.logout, docker_config=str(folder), docker_config_host=host
         )
-        changed = [str(r.path) for r in results if r.changed]
-        output.echo(
-            f"imagePullSecrets {inputs.pull_secret_name} added in {len(changed)} of {len(paths)} manifests"
+
+    def build(self, dockerfile: DockerfileOptions, keychain: Keychain) -> None:
+        inputs = self.inputs
+        options = BuildOptions(
+            dockerfile=dockerfile,
+            tags=inputs.tags,
+            labels=inputs.labels,
+            target=inputs.target,
+            pull=inputs.pull,
+            push=inputs.push,
+            check=inputs.check,
         )
-    if inputs.convox_file:
-        manifest = convox.load(Path(inputs.convox_file))
-        entries, problems = convox.validate(manifest)
-        exports, more = convox.convox_exports(manifest, entries, outcome.credentials, env)
-        for problem in problems + more:
-            outcome.failures.append(InputError(problem))
-            output.error(problem)
-        if exports:
-            gha.export_env(env, exports)
+        self.report.built = result = build(options, keychain, views.BuildLog(self.console))
+        self.report.fail(self.console, *result.failures)
+        if result.image_id:
+            self.report.outputs.update(
+                {
+                    "image-id": result.image_id,
+                    "digest": result.digest,
+                    "base-images": json.dumps(result.base_images),
+                }
+            )
+
+    def deploy(self, folder: Path, keychain: Keychain) -> None:
+        """The pull secret, imagePullSecrets in the manifests, and convox.yml's passwordEnv exports."""
+        inputs, console, report = self.inputs, self.console, self.report
+        name = inputs.pull_secret_name
+        options = PullSecretOptions(
+            name=name, namespace=inputs.namespace or None, output=folder / "pull-secret.yaml"
+        )
+        secret = pull_secret(options, report.credentials)
+        console.warn_all(secret.warnings)
+        if secret.written:
+            self.runner.give([secret.written])
+            report.outputs["dockerconfigjson"] = secret.dockerconfigjson
+            if report.outputs.get("docker-config"):
+                report.outputs["pull-secret-file"] = self.runner.host_path(secret.written)
+        if inputs.manifests:
+            paths = sorted(
+                {Path(p) for pattern in inputs.manifests for p in glob.glob(pattern, recursive=True)}
+            )
+            if not paths:
+                raise InputError(f"input manifests: no file matches {', '.join(inputs.manifests)}")
+            injection = InjectOptions(files=paths, name=name, servers=[c.server for c in report.credentials])
+            views.injected(console, inject(injection), injection)
+        if inputs.convox_file:
+            result = convox(ConvoxOptions(file=Path(inputs.convox_file)), keychain)
+            if result.exports:
+                gha.export_env(self.env, result.exports)
+            views.convox(console, result, exported=True)
+            report.failures += result.errors  # views.convox printed them
 
 
-def finish(env: Mapping[str, str], outcome: Outcome) -> None:
+def finish(env: Mapping[str, str], console: Console, report: Report) -> None:
     """Outputs, summary and state: written even when something failed, for what did work."""
+    built = report.built
     try:
-        gha.set_outputs(env, outcome.outputs)
-        gha.save_state(env, outcome.state)
-        gha.append_summary(
+        gha.set_outputs(env, report.outputs)
+        if report.state is not None:
+            report.state.save(env)
+        console.summary(
             summary.render(
-                outcome.credentials,
-                failures=[f.message for f in outcome.failures],
-                base_images=outcome.base_images,
-                image_id=outcome.image_id,
-                pushed=outcome.pushed,
-                notes=outcome.notes,
-            ),
-            env,
+                report.credentials,
+                failures=[failure.message for failure in report.failures],
+                base_images=built.base_images if built and built.image_id else {},
+                image_id=built.image_id if built else "",
+                pushed=built.pushed if built else {},
+                notes=report.notes,
+            )
         )
     except (OSError, RegistriesError) as exc:
-        output.error(f"could not write the step's outputs: {exc}")
-        outcome.failures.append(RegistriesError(str(exc)))
-
-
-def _server(tag: str) -> str:
-    from private_registries.images import parse_image
-
-    return parse_image(tag, f"input tags: {tag!r}").server
+        report.fail(console, RegistriesError(f"could not write the step's outputs: {exc}"))

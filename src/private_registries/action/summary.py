@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from private_registries.credential import Credential
-from private_registries.output import plain
 from private_registries.secret import MASKER
+from private_registries.text import plain
 
 
 def cell(text: str) -> str:

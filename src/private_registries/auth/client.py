@@ -1,47 +1,59 @@
 """One registry, one credential: ping `/v2/`, answer its challenge (Basic or Bearer), keep the tokens.
 
-This is the part of the transport that knows the registry protocol; which credential to use is
-decided before (the keychain), and how bytes move after (transport.Transport).
+This is the part that knows the registry protocol; which credential to use is the keychain's
+business (it hands the client a way to get it, waited for only when a challenge needs it), and
+how bytes move is the transport's.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import requests
 
+from private_registries import fixes
 from private_registries.auth.challenge import Challenge, preferred
+from private_registries.auth.endpoint import Endpoints
 from private_registries.auth.token import REJECTED_HINT, Token, fetch_token
 from private_registries.config import Registry
 from private_registries.credential import Credential
-from private_registries.errors import RegistryError
+from private_registries.errors import ErrorKind, RegistryError
 from private_registries.hosts import api_host
-from private_registries.transport import NetworkFailure, Transport
+from private_registries.transport import NetworkFailure
 
 # Renew a token this long before it runs out, so a request never carries one that expires in flight.
 _TOKEN_MARGIN = timedelta(seconds=10)
 
 
 @dataclass(frozen=True)
-class LoginResult:
+class CredentialCheck:
     """How a credential was checked: `scheme` is basic, bearer, or none (the registry is open)."""
 
     scheme: str
     expires_at: datetime | None = None
 
 
+def _anonymous() -> Credential | None:
+    return None
+
+
 class RegistryClient:
     def __init__(
-        self, transport: Transport, registry: Registry, credential: Credential | None = None
+        self,
+        endpoints: Endpoints,
+        registry: Registry,
+        credential: Callable[[], Credential | None] = _anonymous,
     ) -> None:
-        self.transport = transport
+        self.endpoints = endpoints
+        self.transport = endpoints.transport
         self.server = registry.server
         self.api_host = api_host(registry.server)
         self.insecure = registry.insecure
-        # May be set after a ping: the anonymous ping needs none, so it can run while a token is exchanged.
+        # Asked for only when a challenge needs it: the anonymous ping runs while a token is exchanged.
+        # It raises the reason when the credential could not be had.
         self.credential = credential
         self._challenge: Challenge | None = None
         self._pinged = False
@@ -62,7 +74,7 @@ class RegistryClient:
                 raise RegistryError(
                     self.server,
                     "GET /v2/ answered 401 with no Basic or Bearer challenge",
-                    kind="protocol",
+                    kind=ErrorKind.PROTOCOL,
                 )
             self._challenge = challenge
         elif response.status_code != 200:
@@ -70,17 +82,17 @@ class RegistryClient:
         self._pinged = True
         return self._challenge
 
-    def login(self) -> LoginResult:
+    def login(self) -> CredentialCheck:
         """Check the credential the way `docker login` does; raise RegistryError if it is refused."""
         challenge = self.ping()
         if challenge is None:
-            return LoginResult("none")
+            return CredentialCheck("none")
         headers = self._authorization(challenge, ())
         response = self._send("GET", "/v2/", headers=headers)
         if response.status_code != 200:
             self._raise_for(response, "GET /v2/")
         token = self._tokens.get(())
-        return LoginResult(challenge.scheme, token.expires_at if token else None)
+        return CredentialCheck(challenge.scheme, token.expires_at if token else None)
 
     def request(
         self,
@@ -98,17 +110,18 @@ class RegistryClient:
         return self._send(method, path, headers=merged)
 
     def _authorization(self, challenge: Challenge, scopes: tuple[str, ...]) -> dict[str, str]:
+        credential = self.credential()
         if challenge.scheme == "basic":
-            if self.credential is None:
+            if credential is None:
                 return {}
-            return {"Authorization": f"Basic {self.credential.auth().reveal()}"}
+            return {"Authorization": f"Basic {credential.auth().reveal()}"}
         with self._lock:
             token = self._tokens.get(scopes)
             if token is None or token.expires_at - _TOKEN_MARGIN <= datetime.now(UTC):
                 token = fetch_token(
                     self.transport,
                     challenge,
-                    self.credential,
+                    credential,
                     server=self.server,
                     scopes=scopes,
                     insecure=self.insecure,
@@ -118,7 +131,7 @@ class RegistryClient:
 
     def _base(self) -> str:
         try:
-            return self.transport.base_url(self.api_host, insecure=self.insecure)
+            return self.endpoints.base_url(self.api_host, insecure=self.insecure)
         except NetworkFailure as failure:
             raise _network_error(self.server, failure) from None
 
@@ -131,17 +144,18 @@ class RegistryClient:
 
     def _raise_for(self, response: requests.Response, what: str) -> None:
         if response.status_code == 401:
+            credential = self.credential()
             raise RegistryError(
                 self.server,
                 "credential rejected (401 Unauthorized)",
-                kind="rejected",
-                hint=(self.credential and self.credential.rejected_hint) or REJECTED_HINT,
+                kind=ErrorKind.REJECTED,
+                hint=(credential and credential.rejected_hint) or REJECTED_HINT,
             )
         if response.status_code == 403:
             raise RegistryError(
                 self.server,
                 "credential accepted but access refused (403 Forbidden)",
-                kind="forbidden",
+                kind=ErrorKind.FORBIDDEN,
                 hint="the account may lack pull rights on this registry, or be locked",
             )
         self._raise_unexpected(response, what)
@@ -152,10 +166,12 @@ class RegistryClient:
             raise RegistryError(
                 self.server,
                 "GET /v2/ answered 404: this is not a Docker registry API",
-                kind="protocol",
+                kind=ErrorKind.PROTOCOL,
                 hint="check the server name (Docker Hub is docker.io; GitHub's registry is ghcr.io)",
             )
-        raise RegistryError(self.server, f"{what} answered {response.status_code}{detail}", kind="protocol")
+        raise RegistryError(
+            self.server, f"{what} answered {response.status_code}{detail}", kind=ErrorKind.PROTOCOL
+        )
 
 
 def _registry_error(response: requests.Response) -> str:
@@ -170,12 +186,11 @@ def _registry_error(response: requests.Response) -> str:
 
 def _network_error(server: str, failure: NetworkFailure) -> RegistryError:
     hints = {
-        "unreachable": "check the server name and that this runner can reach it (firewall, VPN, proxy)",
-        "tls": "if the registry uses a private CA, add it to the system's trust store; for a registry "
-        "that speaks plain HTTP, mark its entry insecure: true",
-        "timeout": "the registry is slow or unreachable; REGISTRIES_TIMEOUT raises the limit (seconds)",
+        ErrorKind.UNREACHABLE: fixes.UNREACHABLE,
+        ErrorKind.TLS: fixes.PRIVATE_CA,
+        ErrorKind.TIMEOUT: fixes.SLOW,
     }
-    prefix = {"unreachable": "registry unreachable: ", "timeout": "registry timed out: "}.get(
+    prefix = {ErrorKind.UNREACHABLE: "registry unreachable: ", ErrorKind.TIMEOUT: "registry timed out: "}.get(
         failure.kind, ""
     )
     return RegistryError(server, prefix + failure.reason, kind=failure.kind, hint=hints.get(failure.kind))

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from private_registries.auth.challenge import Challenge
 from private_registries.credential import Credential
-from private_registries.errors import RegistryError
+from private_registries.errors import ErrorKind, RegistryError
 from private_registries.hosts import hostname, is_loopback
 from private_registries.secret import Secret
 from private_registries.transport import NetworkFailure, Transport
@@ -38,15 +38,17 @@ def fetch_token(
     """GET (or, with a refresh token, POST) the challenge's realm and return the token it grants."""
     realm = challenge.realm
     if not realm:
-        raise RegistryError(server, "the registry's Bearer challenge names no realm", kind="protocol")
+        raise RegistryError(server, "the registry's Bearer challenge names no realm", kind=ErrorKind.PROTOCOL)
     parts = urlsplit(realm)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise RegistryError(server, f"the token realm {realm!r} is not an http(s) URL", kind="protocol")
+        raise RegistryError(
+            server, f"the token realm {realm!r} is not an http(s) URL", kind=ErrorKind.PROTOCOL
+        )
     if credential and parts.scheme == "http" and not _plain_http_allowed(parts.hostname, server, insecure):
         raise RegistryError(
             server,
             f"the token realm {realm} is plain HTTP; credentials are sent only over HTTPS",
-            kind="tls",
+            kind=ErrorKind.TLS,
             hint="serve the token endpoint over HTTPS (plain HTTP is allowed only on loopback or for a "
             "registry marked insecure: true, and only on the registry's own host)",
         )
@@ -78,19 +80,19 @@ def fetch_token(
         raise RegistryError(
             server,
             "credential rejected by the token endpoint (401 Unauthorized)",
-            kind="rejected",
+            kind=ErrorKind.REJECTED,
             hint=(credential and credential.rejected_hint) or REJECTED_HINT,
         )
     if response.status_code == 403:
         raise RegistryError(
             server,
             "credential accepted but refused access by the token endpoint (403 Forbidden)",
-            kind="forbidden",
+            kind=ErrorKind.FORBIDDEN,
             hint="the account may lack pull rights, or the token lacks the read:packages scope",
         )
     if response.status_code != 200:
         raise RegistryError(
-            server, f"token endpoint {realm} answered {response.status_code}", kind="protocol"
+            server, f"token endpoint {realm} answered {response.status_code}", kind=ErrorKind.PROTOCOL
         )
     return _parse(response.text, server, realm)
 
@@ -104,7 +106,9 @@ def _parse(body: str, server: str, realm: str) -> Token:
         data = {}
     value = data.get("token") or data.get("access_token")
     if not isinstance(value, str) or not value:
-        raise RegistryError(server, f"token endpoint {realm} answered without a token", kind="protocol")
+        raise RegistryError(
+            server, f"token endpoint {realm} answered without a token", kind=ErrorKind.PROTOCOL
+        )
     token = Secret(value)
     expires_in = data.get("expires_in")
     if (

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 
+from private_registries.console import Console
 
-def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+
+def run(args: argparse.Namespace, env: Mapping[str, str], console: Console) -> int:
     if args.stage == "post":
         from private_registries.action import post
 
-        return post.run(env, args.args)
+        return post.run(env, console)
     from private_registries.action import main
 
-    return main.run(env, args.args)
+    return main.run(env, console, args.args)

@@ -5,11 +5,17 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 
-from private_registries.commands import common, images
+from private_registries import views
+from private_registries.commands import common
+from private_registries.console import Console
+from private_registries.services.check import check
 
 
-def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    bases = images.base_images(args, env)
-    held = common.registries(args, env, with_passwords=True)
-    images.preflight(bases, held, common.context(args, env))
-    return 0
+def run(args: argparse.Namespace, env: Mapping[str, str], console: Console) -> int:
+    options = common.dockerfile_options(args, env)
+    held = common.registries(args, env, console, with_passwords=True)
+    with common.keychain(args, env, held) as keychain:
+        result = check(options, keychain)
+    views.checks(console, result)
+    console.failures(result.failures)
+    return 0 if result.ok else 1

@@ -1,21 +1,21 @@
-"""What several commands share: which store, which extra files, the environment."""
+"""What the commands share: turning the command line into a store, registries, a keychain and options."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from private_registries import output
 from private_registries.config import Registry, merge
-from private_registries.errors import Failures, RegistriesError, UsageError
-from private_registries.store import Store, StoreOptions, open_store
+from private_registries.console import Console
+from private_registries.errors import InputError, UsageError
+from private_registries.store import Store, open_store
+from private_registries.store.options import StoreOptions
 
-if TYPE_CHECKING:
-    from private_registries.credential import Credential
-    from private_registries.keychain import Context
+if TYPE_CHECKING:  # HTTP and Dockerfile parsing load only for the commands that use them
+    from private_registries.keychain import Keychain
+    from private_registries.services.images import DockerfileOptions
 
 
 def store_options(args: argparse.Namespace) -> StoreOptions:
@@ -33,13 +33,16 @@ def store(args: argparse.Namespace, env: Mapping[str, str]) -> Store:
     return open_store(store_options(args), env)
 
 
-def registries(args: argparse.Namespace, env: Mapping[str, str], *, with_passwords: bool) -> list[Registry]:
+def registries(
+    args: argparse.Namespace, env: Mapping[str, str], console: Console, *, with_passwords: bool
+) -> list[Registry]:
     """The store's registries merged with `--registries FILE`s (later wins, by server)."""
     held = store(args, env)
     sources: list[list[Registry]] = []
     # A GitHub store cannot give passwords back; with files alone there is nothing to ask it.
-    if not (with_passwords and held_is_github(args) and args.registries):
+    if not (with_passwords and bool(args.repo or args.org) and args.registries):
         sources.append(held.credentials() if with_passwords else held.entries())
+        console.warn_all(held.caveats)
     if args.registries:
         from private_registries.sources import from_file  # YAML: only when a file is given
 
@@ -47,47 +50,47 @@ def registries(args: argparse.Namespace, env: Mapping[str, str], *, with_passwor
     return merge(*sources)
 
 
-def held_is_github(args: argparse.Namespace) -> bool:
-    return bool(args.repo or args.org)
-
-
-@contextlib.contextmanager
-def step(title: str) -> Iterator[None]:
-    """`Title... OK`, as `convox registries` prints it; `FAILED` (then the error) if it raises."""
-    output.echo(f"{title}... ", end="")
-    try:
-        yield
-    except BaseException:
-        output.echo("FAILED")
-        raise
-    output.echo("OK")
-
-
-def context(args: argparse.Namespace, env: Mapping[str, str]) -> Context:
-    """What resolving credentials needs: HTTP, and the ECR defaults of the command line."""
-    from private_registries.keychain import Context
+def keychain(args: argparse.Namespace, env: Mapping[str, str], held: Sequence[Registry]) -> Keychain:
+    """The held registries, with the job's GitHub token and the command line's ECR defaults."""
+    from private_registries import gha
+    from private_registries.context import Context, github_token_from
+    from private_registries.keychain import Keychain
     from private_registries.transport import Transport, TransportOptions
 
-    return Context(
+    context = Context(
         env=env,
         transport=Transport(TransportOptions.from_env(env)),
+        github_token=github_token_from(env),
         aws_role_to_assume=getattr(args, "aws_role_to_assume", None),
         aws_region=getattr(args, "aws_region", None),
+        fork_pull_request=gha.is_fork_pull_request(env),
     )
+    return Keychain(held, context)
 
 
-def credentials(held: list[Registry], ctx: Context) -> list[Credential]:
-    """Every registry's credential (tokens exchanged); each failure is reported, then all raised."""
-    from private_registries.keychain import resolve_all
+def build_args(
+    pairs: Sequence[str] | None, env: Mapping[str, str], option: str = "--build-arg"
+) -> dict[str, str]:
+    """`K=V` pairs; a bare `K` takes its value from the environment, as docker does."""
+    values: dict[str, str] = {}
+    for pair in pairs or []:
+        name, eq, value = pair.partition("=")
+        if not name:
+            raise InputError(f"{option} {pair!r}: expected NAME=VALUE")
+        if not eq:
+            if name not in env:
+                raise InputError(f"{option} {name}: no value given and {name} is not set in the environment")
+            value = env[name]
+        values[name] = value
+    return values
 
-    outcomes = resolve_all(held, ctx)
-    failures = [outcome for outcome in outcomes if isinstance(outcome, RegistriesError)]
-    report_all(failures)
-    if failures:
-        raise Failures(failures)
-    return [outcome for outcome in outcomes if not isinstance(outcome, RegistriesError)]
 
+def dockerfile_options(args: argparse.Namespace, env: Mapping[str, str]) -> DockerfileOptions:
+    from private_registries.services.images import DockerfileOptions
 
-def report_all(failures: list[RegistriesError]) -> None:
-    for failure in dict.fromkeys(failures):  # one AWS error may stand for several registries
-        output.report(failure)
+    return DockerfileOptions(
+        context=Path(args.context or "."),
+        file=Path(args.file) if args.file else None,
+        build_args=build_args(args.build_arg, env),
+        platform=args.platform,
+    )

@@ -6,14 +6,14 @@ import argparse
 import sys
 from collections.abc import Mapping
 
-from private_registries import output
-from private_registries.commands.common import registries, step, store
+from private_registries.commands.common import registries, store
 from private_registries.config import make_registry
+from private_registries.console import Console
 from private_registries.errors import InputError
 from private_registries.hosts import parse_server
 
 
-def add(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+def add(args: argparse.Namespace, env: Mapping[str, str], console: Console) -> int:
     password = args.password
     if password == "-":
         password = sys.stdin.readline().rstrip("\r\n")
@@ -33,23 +33,25 @@ def add(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         insecure=args.insecure,
     )
     target = store(args, env)
-    with step("Adding registry"):
+    with console.step("Adding registry"):
         target.add(registry)
+    console.warn_all(target.caveats)
     return 0
 
 
-def remove(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+def remove(args: argparse.Namespace, env: Mapping[str, str], console: Console) -> int:
     server = parse_server(args.server, "registries remove")
     target = store(args, env)
-    with step("Removing registry"):
+    with console.step("Removing registry"):
         target.remove(server)
+    console.warn_all(target.caveats)
     return 0
 
 
-def list_(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    held = registries(args, env, with_passwords=False)
+def list_(args: argparse.Namespace, env: Mapping[str, str], console: Console) -> int:
+    held = registries(args, env, console, with_passwords=False)
     if args.json:
-        output.print_json([registry.public() for registry in held])
+        console.json([registry.public() for registry in held])
     else:
-        output.table(["SERVER", "USERNAME"], [[r.server, r.username or ""] for r in held])
+        console.table(["SERVER", "USERNAME"], [[r.server, r.username or ""] for r in held])
     return 0

@@ -22,7 +22,6 @@ from private_registries.errors import InputError, RegistriesError
 from private_registries.secret import Secret
 from private_registries.transport import NetworkFailure, Transport, TransportOptions
 
-SERVICEACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 FIELD_MANAGER = "private-registries"
 
 

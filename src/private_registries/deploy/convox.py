@@ -20,15 +20,12 @@ from private_registries.config import Registry
 from private_registries.credential import Credential
 from private_registries.deploy import manifests, yamledit
 from private_registries.errors import InputError
-from private_registries.hosts import DOCKER_HUB, DOCKER_HUB_ALIASES, RegistryType
+from private_registries.hosts import DOCKER_HUB, DOCKER_HUB_ALIASES, HOSTNAME, RegistryType
 from private_registries.images import image_server
 from private_registries.secret import Secret
 from private_registries.sources import slug
 
 KEY = "imagePullSecrets"
-_HOSTNAME = re.compile(
-    r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:[0-9]+)?$"
-)
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -94,7 +91,7 @@ def check_entry(entry: object) -> str | None:  # noqa: PLR0911 (one return per r
         return f"registry {registry!r} must not include a path (credentials apply to the whole registry)"
     if registry != registry.lower():
         return f"registry {registry!r} must be lowercase"
-    if not _HOSTNAME.match(registry):
+    if not HOSTNAME.match(registry):
         return f"registry {registry!r} is not a valid hostname[:port]"
     if not _text(entry.get("username")):
         return "username is required"

@@ -23,6 +23,7 @@ from private_registries.secret import Secret
 SECRET_TYPE = "kubernetes.io/dockerconfigjson"
 SECRET_KEY = ".dockerconfigjson"
 DEFAULT_NAME = "registry-credentials"
+SERVICEACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"  # where a pod finds its token
 EXPIRES_AT = "private-registries/expires-at"  # the earliest end, RFC 3339 (machines)
 EXPIRES = "private-registries/expires"  # each short-lived server and its end (people)
 FORMATS = ("yaml", "json")

@@ -9,14 +9,12 @@ in git. Its Role may touch only the one Secret, by name.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from private_registries import __version__
-from private_registries.config import Registry
+from private_registries.config import ROLE_ARN, Registry
 from private_registries.deploy import kubernetes
-from private_registries.deploy.cluster import SERVICEACCOUNT_DIR
 from private_registries.errors import InputError, UsageError
 from private_registries.hosts import RegistryType
 
@@ -27,7 +25,6 @@ CONFIG_FILE = "registries.yml"
 TMP = "/tmp"  # noqa: S108 (inside the container: an emptyDir of its own, the only writable folder)
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 RENEWED = frozenset({RegistryType.ECR, RegistryType.ECR_PUBLIC})
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$")
 _CRONJOB_NAME_MAX = 52  # the Job controller appends 11 characters to a CronJob's name
 # What an entry keeps in the cluster: where the registry is, never how the job logged in to it.
 _KEPT_FIELDS = ("server", "type", "aws-region", "aws-account", "insecure")
@@ -68,7 +65,7 @@ def manifests(
     kubernetes.check_name(secret_name)
     if namespace:
         kubernetes.check_namespace(namespace)
-    if irsa_role_arn and not _ROLE_ARN.match(irsa_role_arn):
+    if irsa_role_arn and not ROLE_ARN.match(irsa_role_arn):
         raise UsageError(
             f"--irsa-role-arn {irsa_role_arn!r} is not an IAM role ARN",
             hint="e.g. arn:aws:iam::123456789012:role/ecr-pull",
@@ -133,7 +130,12 @@ def manifests(
     args = ["pull-secret", "--apply", "--name", secret_name]
     if namespace:
         args += ["--namespace", namespace]
-    args += ["--registries", f"{CONFIG_DIR}/{CONFIG_FILE}", "--service-account-dir", SERVICEACCOUNT_DIR]
+    args += [
+        "--registries",
+        f"{CONFIG_DIR}/{CONFIG_FILE}",
+        "--service-account-dir",
+        kubernetes.SERVICEACCOUNT_DIR,
+    ]
     container = {
         "name": "refresh",
         "image": image,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from private_registries.config import Registry
+from private_registries.context import Context, Outcome
 from private_registries.credential import Credential
 from private_registries.errors import InputError
-from private_registries.keychain import Context, Outcome
 from private_registries.secret import Secret
 
 

@@ -15,10 +15,10 @@ from typing import Any
 
 from private_registries.aws import Aws, describe
 from private_registries.config import Registry
+from private_registries.context import Context, Outcome
 from private_registries.credential import Credential
 from private_registries.errors import RegistriesError
 from private_registries.hosts import RegistryType, parse_ecr
-from private_registries.keychain import Context, Outcome
 from private_registries.secret import Secret
 
 ECR_PUBLIC_REGION = "us-east-1"
@@ -36,7 +36,7 @@ class _Group:
 
 
 def resolve(registries: Sequence[Registry], context: Context) -> list[Outcome]:
-    aws = Aws(context.env, context.transport)
+    aws = Aws(context.env, context.transport, fork_pull_request=context.fork_pull_request)
     groups: dict[_Group, list[int]] = {}
     for index, registry in enumerate(registries):
         groups.setdefault(_group_of(registry, context), []).append(index)
@@ -80,7 +80,7 @@ def _private(aws: Aws, group: _Group, members: list[Registry]) -> list[Outcome]:
     except RegistriesError:
         raise
     except Exception as exc:  # botocore's errors, described for a user
-        raise describe(exc, call) from None
+        raise describe(exc, call, fork=aws.fork_pull_request) from None
     by_account = {
         _endpoint_account(d.get("proxyEndpoint", "")): d for d in answer.get("authorizationData", [])
     }
@@ -104,7 +104,7 @@ def _public(aws: Aws, group: _Group, members: list[Registry]) -> list[Outcome]:
     except RegistriesError:
         raise
     except Exception as exc:
-        raise describe(exc, call) from None
+        raise describe(exc, call, fork=aws.fork_pull_request) from None
     return [_credential(registry, data) for registry in members]
 
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 from private_registries.config import Registry
+from private_registries.errors import Caveat
+from private_registries.store.options import StoreOptions
 
 
 class Store(Protocol):
     description: str
+    caveats: list[Caveat]  # what reading it found worth a warning (a file others can read)
 
     def entries(self) -> list[Registry]:
         """Every registry held. A store that cannot read secrets back gives them without passwords."""
@@ -26,20 +27,6 @@ class Store(Protocol):
     def credentials(self) -> list[Registry]:
         """Every registry with its password, for login; raise where the store cannot give them."""
         ...
-
-
-@dataclass(frozen=True)
-class StoreOptions:
-    """Which store the command line chose (`--repo`/`--env`/`--org`, else the local file)."""
-
-    repo: str | None = None
-    environment: str | None = None
-    org: str | None = None
-    path: Path | None = None
-
-    @property
-    def is_github(self) -> bool:
-        return bool(self.repo or self.org)
 
 
 def open_store(options: StoreOptions, env: Mapping[str, str]) -> Store:

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 from private_registries import __version__
 from private_registries.config import Registry
-from private_registries.errors import GitHubError, NoSuchRegistry, StoreError
+from private_registries.errors import Caveat, GitHubError, NoSuchRegistry, StoreError
 from private_registries.hosts import detect_type, parse_server
 from private_registries.secret import Secret
 from private_registries.sources import secret_name
-from private_registries.store import StoreOptions
+from private_registries.store.options import StoreOptions
 
 if TYPE_CHECKING:
     from github.Environment import Environment
@@ -41,7 +41,6 @@ DEFAULT_API_URL = "https://api.github.com"
 VARIABLE = "PRIVATE_REGISTRIES"
 TIMEOUT_SECONDS = 20
 # Retried with backoff (and Retry-After): GitHub's transient failures. Never 401/403: they will not heal.
-RETRY_STATUSES = (429, 500, 502, 503, 504)
 TOKEN_HINT = "set a token in GH_TOKEN or GITHUB_TOKEN, e.g.\n  export GH_TOKEN=$(gh auth token)"
 WORKFLOW_HINT = (
     "in a workflow, hand the secrets to the action instead:\n"
@@ -65,6 +64,7 @@ class GitHubStore:
         self.options = options
         self.api_url = api_url
         self.description = describe(options)
+        self.caveats: list[Caveat] = []
         self._token = token
         self._scope: Scope | None = None
 
@@ -335,6 +335,8 @@ def api_url(env: Mapping[str, str]) -> str:
 def retry_policy() -> Retry:
     """Bounded retries with exponential backoff on transient answers; POST and PATCH are never repeated."""
     from urllib3.util.retry import Retry
+
+    from private_registries.transport import RETRY_STATUSES
 
     return Retry(
         total=3,

@@ -9,9 +9,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from private_registries import output
 from private_registries.config import Registry, parse_entries
-from private_registries.errors import NoSuchRegistry, StoreError
+from private_registries.errors import Caveat, Location, NoSuchRegistry, StoreError
 from private_registries.fsutil import atomic_write, ensure_private_dir, locked
 
 FORMAT_VERSION = 1
@@ -22,6 +21,7 @@ class LocalStore:
         self.path = path
         self.env = env
         self.description = f"local store {path}"
+        self.caveats: list[Caveat] = []
 
     @staticmethod
     def default_path(env: Mapping[str, str]) -> Path:
@@ -62,7 +62,12 @@ class LocalStore:
         except OSError as exc:
             raise StoreError(f"cannot read {self.description}: {exc.strerror}") from None
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            output.warn(f"{self.path} is readable by other users; run: chmod 600 {self.path}")
+            caveat = Caveat(
+                f"{self.path} is readable by other users; run: chmod 600 {self.path}",
+                Location(str(self.path)),
+            )
+            if caveat not in self.caveats:
+                self.caveats.append(caveat)
         try:
             data: Any = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:

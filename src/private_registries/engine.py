@@ -1,6 +1,6 @@
-"""Builds through the Docker Engine API (the Docker SDK), handing the daemon exactly the credentials
-the Dockerfile needs in `X-Registry-Config`: no prior `docker login`, nothing written to the
-user's docker config. Pushes each tag with the credential of that tag's registry.
+"""The Docker Engine API's builder (the Docker SDK), handed exactly the credentials the Dockerfile
+needs in `X-Registry-Config`: no prior `docker login`, nothing written to the user's docker config.
+Pushes each tag with the credential of that tag's registry (`X-Registry-Auth`).
 """
 
 from __future__ import annotations
@@ -12,19 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from private_registries.credential import Credential
-from private_registries.errors import RegistriesError
+from private_registries.errors import BuildError
 from private_registries.images import parse_image
-from private_registries.output import plain
+from private_registries.text import plain
 
 _STEP = re.compile(r"^Step \d+/\d+ : ")
 
 
-class BuildError(RegistriesError):
-    """The daemon refused or failed the build or the push."""
+@dataclass(frozen=True, kw_only=True)
+class BuildSpec:
+    """What the daemon is asked to build."""
 
-
-@dataclass(frozen=True)
-class BuildOptions:
     context: Path
     dockerfile: Path | None = None
     tags: Sequence[str] = ()
@@ -72,7 +70,7 @@ def connect(env: Mapping[str, str]) -> Any:
 
 
 def build(
-    client: Any, options: BuildOptions, credentials: Sequence[Credential], log: Callable[[str], None]
+    client: Any, options: BuildSpec, credentials: Sequence[Credential], log: Callable[[str], None]
 ) -> str:
     """Build; returns the image ID. Streams the daemon's log through `log`."""
     client.registry_config = registry_config(credentials)

@@ -1,0 +1,186 @@
+"""The console: the one object that prints. Made once at the entry point, handed to the faces.
+
+Everything goes through the masker first. In a workflow (`ci`) warnings and errors become
+annotations, groups fold, output we did not write runs inside stop-commands, every secret is
+announced with `::add-mask::` as it is made, and the step summary takes Markdown; on a terminal
+the same calls print plain lines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, TextIO
+
+from private_registries import gha
+from private_registries.errors import Caveat, Location, RegistriesError
+from private_registries.secret import MASKER
+from private_registries.text import plain
+
+
+class Console:
+    def __init__(
+        self,
+        *,
+        ci: bool = False,
+        summary_path: str | None = None,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+    ) -> None:
+        self.ci = ci
+        self._summary_path = summary_path
+        self._stdout = stdout
+        self._stderr = stderr
+        self._mid_line = False  # stdout holds a line not yet ended ("Adding registry... ")
+
+    @classmethod
+    def for_env(cls, env: Mapping[str, str], *, ci: bool | None = None) -> Console:
+        """The console for this environment: a workflow's when GITHUB_ACTIONS says so (or `ci`)."""
+        in_ci = env.get("GITHUB_ACTIONS") == "true" if ci is None else ci
+        return cls(ci=in_ci, summary_path=env.get("GITHUB_STEP_SUMMARY") if in_ci else None)
+
+    @property
+    def out(self) -> TextIO:
+        return self._stdout or sys.stdout  # looked up late: tests swap sys.stdout
+
+    @property
+    def err(self) -> TextIO:
+        return self._stderr or sys.stderr
+
+    # --- plain text -------------------------------------------------------------------------------
+
+    def echo(self, text: str = "", *, end: str = "\n", err: bool = False) -> None:
+        stream = self.err if err else self.out
+        written = MASKER.redact(text) + end
+        stream.write(written)
+        stream.flush()
+        if not err and written:
+            self._mid_line = not written.endswith("\n")
+
+    def data(self, text: str) -> None:
+        """What the user asked to have printed, unmasked (a pull Secret piped to kubectl)."""
+        self.out.write(text)
+        self.out.flush()
+
+    def table(self, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        """Columns padded as `convox registries` pads them (two spaces between)."""
+        widths = [len(h) for h in headers]
+        for row in rows:
+            widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+        for line in [headers, *rows]:
+            self.echo("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+
+    def json(self, data: Any) -> None:
+        self.echo(json.dumps(data, indent=2))
+
+    @contextlib.contextmanager
+    def step(self, title: str) -> Iterator[None]:
+        """`Title... OK`, as `convox registries` prints it; `FAILED` (then the error) if it raises."""
+        self.echo(f"{title}... ", end="")
+        try:
+            yield
+        except BaseException:
+            self.echo("FAILED")
+            raise
+        self.echo("OK")
+
+    # --- warnings and failures --------------------------------------------------------------------
+
+    def warn(self, warning: str | Caveat) -> None:
+        if isinstance(warning, Caveat):
+            self._annotate("warning", warning.message, warning.where)
+        else:
+            self._annotate("warning", warning)
+
+    def warn_all(self, warnings: Iterable[str | Caveat]) -> None:
+        for warning in dict.fromkeys(warnings):
+            self.warn(warning)
+
+    def error(self, message: str, where: Location | None = None) -> None:
+        self._annotate("error", message, where)
+
+    def notice(self, message: str) -> None:
+        self._annotate("notice", message)
+
+    def failure(self, failure: RegistriesError) -> None:
+        """An error as the user sees it: what failed, then the fix, indented below."""
+        message = failure.message
+        if failure.hint:
+            message += "\n  " + failure.hint.replace("\n", "\n  ")
+        self.error(message, failure.where)
+
+    def failures(self, failures: Iterable[RegistriesError]) -> None:
+        for failure in dict.fromkeys(failures):  # one AWS error may stand for several registries
+            self.failure(failure)
+
+    def _annotate(self, level: str, message: str, where: Location | None = None) -> None:
+        # A message may quote a server or a build; escapes go first, so none can split a secret.
+        message = MASKER.redact(plain(message))
+        if not self.ci:
+            self.echo(f"{level}: {message}", err=True)
+            return
+        properties: dict[str, str | int] = {}
+        if where is not None:
+            properties["file"] = MASKER.redact(plain(where.file))
+            if where.line:
+                properties["line"] = where.line
+        self._command(gha.command(level, message, **properties))
+
+    # --- workflow structure -----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        """A foldable group of lines in a workflow log; a plain heading elsewhere."""
+        if not self.ci:
+            self.echo(f"# {title}")
+            yield
+            return
+        self._command(gha.command("group", MASKER.redact(plain(title))))
+        try:
+            yield
+        finally:
+            self._command(gha.command("endgroup"))
+
+    @contextlib.contextmanager
+    def untrusted(self) -> Iterator[None]:
+        """Output we did not write (a build log): in a workflow, it cannot issue workflow commands."""
+        if not self.ci:
+            yield
+            return
+        stop, resume = gha.stop_commands()
+        self._command(stop)
+        try:
+            yield
+        finally:
+            self._command(resume)
+
+    def announce_masks(self, *, on_stderr: bool = False) -> None:
+        """In a workflow: `::add-mask::` every secret known now and made later. A command whose stdout
+        is data (a Secret piped to kubectl) announces on stderr, which the runner reads too."""
+        if not self.ci:
+            return
+        if on_stderr:
+
+            def announce(value: str) -> None:
+                self.err.write(gha.mask(value) + "\n")
+                self.err.flush()
+
+            MASKER.on_register(announce)
+        else:
+            MASKER.on_register(lambda value: self._command(gha.mask(value)))
+
+    def summary(self, markdown: str) -> None:
+        """Markdown for the run's summary page ($GITHUB_STEP_SUMMARY, at most 1 MiB a step)."""
+        if self._summary_path:
+            with open(self._summary_path, "a", encoding="utf-8") as handle:
+                handle.write(markdown.rstrip("\n") + "\n")
+
+    def _command(self, line: str) -> None:
+        """A workflow command on a line of its own: a command is only one at the start of a line."""
+        if self._mid_line:
+            self.out.write("\n")
+            self._mid_line = False
+        self.out.write(line + "\n")
+        self.out.flush()

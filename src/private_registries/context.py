@@ -1,0 +1,61 @@
+"""What resolving a credential may use, and what it gives: the resolvers' side of the keychain.
+
+It sits apart from the keychain so that the resolvers (registries/*) and the keychain that calls
+them both import it, and neither imports the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from private_registries.config import Registry
+from private_registries.credential import Credential
+from private_registries.errors import RegistriesError
+from private_registries.secret import Secret
+from private_registries.transport import Transport
+
+Outcome = Credential | RegistriesError
+
+# What says the environment holds AWS credentials (without asking AWS): keys, a profile, a web
+# identity (IRSA), container credentials (ECS, EKS Pod Identity).
+AWS_CREDENTIAL_VARIABLES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_PROFILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Context:
+    """The environment (an explicit mapping, never os.environ), HTTP, and the job's own identities."""
+
+    env: Mapping[str, str]
+    transport: Transport
+    github_token: Secret | None = None  # for ghcr.io: the action's input, else GITHUB_TOKEN / GH_TOKEN
+    aws_role_to_assume: str | None = None  # for ECR entries that name no role of their own
+    aws_region: str | None = None  # for ECR entries whose region nothing else tells
+    fork_pull_request: bool = False  # GitHub gives such a job no secrets and no OIDC token
+
+    @property
+    def has_aws_credentials(self) -> bool:
+        """Whether to exchange AWS credentials for an ECR image nobody named: only when there are some
+        (a public ECR image pulls anonymously; a private one then fails its pre-flight, named)."""
+        return bool(self.aws_role_to_assume) or any(self.env.get(name) for name in AWS_CREDENTIAL_VARIABLES)
+
+
+def github_token_from(env: Mapping[str, str]) -> Secret | None:
+    """The GitHub token a command finds in its environment."""
+    for name in ("GITHUB_TOKEN", "GH_TOKEN"):
+        if env.get(name):
+            return Secret(env[name])
+    return None
+
+
+class Resolver(Protocol):
+    """A kind of registry's exchange: an outcome for each registry, in order (so it can batch)."""
+
+    def __call__(self, registries: Sequence[Registry], context: Context) -> list[Outcome]: ...
