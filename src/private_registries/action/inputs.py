@@ -1,14 +1,21 @@
-"""The action's inputs, read once from an explicit environment mapping into a frozen record."""
+"""The action's inputs, read once from an explicit environment mapping into a frozen record, and
+turned into the services' options (the same ones the CLI's flags become)."""
 
 from __future__ import annotations
 
+import glob
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from private_registries.deploy.kubernetes import DEFAULT_NAME
+from private_registries.deploy.kubernetes import DEFAULT_NAME, check_name, check_namespace
 from private_registries.errors import InputError
 from private_registries.secret import Secret
+from private_registries.services.build import BuildOptions
+from private_registries.services.images import DockerfileOptions
+from private_registries.services.inject import InjectOptions
+from private_registries.services.pull_secret import PullSecretOptions
 
 TRUE = frozenset({"true", "True", "TRUE"})
 FALSE = frozenset({"false", "False", "FALSE"})
@@ -100,9 +107,47 @@ class ActionInputs:
             push=flag(env, "push", False),
             check=flag(env, "check", True),
             manifests=items(env, "manifests"),
-            pull_secret_name=raw(env, "pull-secret-name") or DEFAULT_NAME,
-            namespace=raw(env, "namespace"),
+            pull_secret_name=check_name(
+                raw(env, "pull-secret-name") or DEFAULT_NAME, "input pull-secret-name"
+            ),
+            namespace=check_namespace(raw(env, "namespace"), "input namespace")
+            if raw(env, "namespace")
+            else "",
             convox_file=raw(env, "convox-file"),
             export_docker_config=flag(env, "export-docker-config", True),
             logout=flag(env, "logout", True),
         )
+
+    def dockerfile(self) -> DockerfileOptions | None:
+        """The Dockerfile to build (None: no `context`, no build)."""
+        if not self.context:
+            return None
+        return DockerfileOptions(
+            context=Path(self.context),
+            file=Path(self.file) if self.file else None,
+            build_args=self.build_args,
+            platform=self.platform,
+        )
+
+    def build_options(self, dockerfile: DockerfileOptions) -> BuildOptions:
+        return BuildOptions(
+            dockerfile=dockerfile,
+            tags=self.tags,
+            labels=self.labels,
+            target=self.target,
+            pull=self.pull,
+            push=self.push,
+            check=self.check,
+        )
+
+    def pull_secret_options(self, folder: Path) -> PullSecretOptions:
+        return PullSecretOptions(
+            name=self.pull_secret_name, namespace=self.namespace or None, output=folder / "pull-secret.yaml"
+        )
+
+    def inject_options(self, servers: Sequence[str]) -> InjectOptions:
+        """The manifests the `manifests` globs match, for the workloads pulling from `servers`."""
+        paths = sorted({Path(p) for pattern in self.manifests for p in glob.glob(pattern, recursive=True)})
+        if not paths:
+            raise InputError(f"input manifests: no file matches {', '.join(self.manifests)}")
+        return InjectOptions(files=paths, name=self.pull_secret_name, servers=servers)

@@ -13,51 +13,29 @@ outputs, env, summary and the state post needs.
 
 from __future__ import annotations
 
-import glob
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from private_registries import fixes, gha, views
-from private_registries.action import summary
 from private_registries.action.inputs import ActionInputs
+from private_registries.action.report import Report
 from private_registries.action.runner import Runner
 from private_registries.action.state import ActionState
 from private_registries.config import Registry, merge
 from private_registries.console import Console
 from private_registries.context import Context, github_token_from
-from private_registries.credential import Credential
-from private_registries.deploy.kubernetes import check_name, check_namespace
-from private_registries.errors import Failures, InputError, RegistriesError
+from private_registries.errors import Failures, RegistriesError
 from private_registries.images import parse_image
 from private_registries.keychain import Keychain
-from private_registries.secret import Secret
-from private_registries.services.build import BuildOptions, BuildResult, build
+from private_registries.services.build import build
 from private_registries.services.convox import ConvoxOptions, convox
 from private_registries.services.images import DockerfileOptions, images
-from private_registries.services.inject import InjectOptions, inject
+from private_registries.services.inject import inject
 from private_registries.services.login import LoginOptions, login
-from private_registries.services.pull_secret import PullSecretOptions, pull_secret
+from private_registries.services.pull_secret import pull_secret
 from private_registries.sources import from_secrets, from_text
 from private_registries.transport import Transport, TransportOptions
-
-
-@dataclass
-class Report:
-    """What the stage did, gathered as it goes."""
-
-    credentials: list[Credential] = field(default_factory=list)
-    failures: list[RegistriesError] = field(default_factory=list)
-    outputs: dict[str, str | Secret] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    folder: Path | None = None  # where config.json (and the pull secret) went
-    state: ActionState | None = None
-    built: BuildResult | None = None
-
-    def fail(self, console: Console, *failures: RegistriesError) -> None:
-        console.failures(failures)
-        self.failures += failures
 
 
 def run(env: Mapping[str, str], console: Console, args: Sequence[str] = ()) -> int:
@@ -69,7 +47,7 @@ def run(env: Mapping[str, str], console: Console, args: Sequence[str] = ()) -> i
         report.fail(console, *failures.errors)
     except RegistriesError as error:
         report.fail(console, error)
-    finish(env, console, report)
+    report.hand_over(env, console)
     return 1 if report.failures else 0
 
 
@@ -79,16 +57,13 @@ class MainStage:
     ) -> None:
         self.inputs, self.env, self.console, self.report = inputs, env, console, report
         self.runner = Runner.detect(inputs.runner_temp, env)
-        check_name(inputs.pull_secret_name, "input pull-secret-name")
-        if inputs.namespace:
-            check_namespace(inputs.namespace, "input namespace")
 
     def run(self) -> None:
         inputs = self.inputs
         held = self.read_registries()
         with Keychain(held, self.context()) as keychain:
             servers = [parse_image(tag, f"input tags: {tag!r}").server for tag in inputs.tags]
-            dockerfile = self.dockerfile()
+            dockerfile = inputs.dockerfile()
             if dockerfile is not None:
                 servers = images(dockerfile).servers + servers
             self.log_in(merge(held, keychain.entries(servers)), keychain)
@@ -116,16 +91,6 @@ class MainStage:
             self.report.notes.append(fixes.FORK_PULL_REQUEST)
             self.console.notice(fixes.FORK_PULL_REQUEST)
         return merge(from_inputs, from_secret)
-
-    def dockerfile(self) -> DockerfileOptions | None:
-        if not self.inputs.context:
-            return None
-        return DockerfileOptions(
-            context=Path(self.inputs.context),
-            file=Path(self.inputs.file) if self.inputs.file else None,
-            build_args=self.inputs.build_args,
-            platform=self.inputs.platform,
-        )
 
     def log_in(self, registries: list[Registry], keychain: Keychain) -> None:
         console, report = self.console, self.report
@@ -157,35 +122,19 @@ class MainStage:
         )
 
     def build(self, dockerfile: DockerfileOptions, keychain: Keychain) -> None:
-        inputs = self.inputs
-        options = BuildOptions(
-            dockerfile=dockerfile,
-            tags=inputs.tags,
-            labels=inputs.labels,
-            target=inputs.target,
-            pull=inputs.pull,
-            push=inputs.push,
-            check=inputs.check,
-        )
+        options = self.inputs.build_options(dockerfile)
         self.report.built = result = build(options, keychain, views.BuildLog(self.console))
         self.report.fail(self.console, *result.failures)
         if result.image_id:
+            digests = json.dumps(result.base_images)
             self.report.outputs.update(
-                {
-                    "image-id": result.image_id,
-                    "digest": result.digest,
-                    "base-images": json.dumps(result.base_images),
-                }
+                {"image-id": result.image_id, "digest": result.digest, "base-images": digests}
             )
 
     def deploy(self, folder: Path, keychain: Keychain) -> None:
         """The pull secret, imagePullSecrets in the manifests, and convox.yml's passwordEnv exports."""
         inputs, console, report = self.inputs, self.console, self.report
-        name = inputs.pull_secret_name
-        options = PullSecretOptions(
-            name=name, namespace=inputs.namespace or None, output=folder / "pull-secret.yaml"
-        )
-        secret = pull_secret(options, report.credentials)
+        secret = pull_secret(inputs.pull_secret_options(folder), report.credentials)
         console.warn_all(secret.warnings)
         if secret.written:
             self.runner.give([secret.written])
@@ -193,12 +142,7 @@ class MainStage:
             if report.outputs.get("docker-config"):
                 report.outputs["pull-secret-file"] = self.runner.host_path(secret.written)
         if inputs.manifests:
-            paths = sorted(
-                {Path(p) for pattern in inputs.manifests for p in glob.glob(pattern, recursive=True)}
-            )
-            if not paths:
-                raise InputError(f"input manifests: no file matches {', '.join(inputs.manifests)}")
-            injection = InjectOptions(files=paths, name=name, servers=[c.server for c in report.credentials])
+            injection = inputs.inject_options([credential.server for credential in report.credentials])
             views.injected(console, inject(injection), injection)
         if inputs.convox_file:
             result = convox(ConvoxOptions(file=Path(inputs.convox_file)), keychain)
@@ -206,24 +150,3 @@ class MainStage:
                 gha.export_env(self.env, result.exports)
             views.convox(console, result, exported=True)
             report.failures += result.errors  # views.convox printed them
-
-
-def finish(env: Mapping[str, str], console: Console, report: Report) -> None:
-    """Outputs, summary and state: written even when something failed, for what did work."""
-    built = report.built
-    try:
-        gha.set_outputs(env, report.outputs)
-        if report.state is not None:
-            report.state.save(env)
-        console.summary(
-            summary.render(
-                report.credentials,
-                failures=[failure.message for failure in report.failures],
-                base_images=built.base_images if built and built.image_id else {},
-                image_id=built.image_id if built else "",
-                pushed=built.pushed if built else {},
-                notes=report.notes,
-            )
-        )
-    except (OSError, RegistriesError) as exc:
-        report.fail(console, RegistriesError(f"could not write the step's outputs: {exc}"))
