@@ -197,8 +197,8 @@ BUILTIN: tuple[WorkloadKind, ...] = (
     ),
     _pod("AdvancedCronJob", "apps.kruise.io", "spec.template.jobTemplate.spec.template.spec"),
     _pod("AdvancedCronJob", "apps.kruise.io", "spec.template.broadcastJobTemplate.spec.template.spec"),
-    # KEDA
-    _pod("ScaledJob", "keda.sh", "spec.jobTemplate.spec.template.spec"),
+    # KEDA: jobTargetRef is a batch/v1 JobSpec
+    _pod("ScaledJob", "keda.sh", "spec.jobTargetRef.template.spec"),
     # Kubernetes SIGs: JobSet, LeaderWorkerSet
     _pod("JobSet", "jobset.x-k8s.io", "spec.replicatedJobs[].template.spec.template.spec"),
     _pod("LeaderWorkerSet", "leaderworkerset.x-k8s.io", "spec.leaderWorkerTemplate.leaderTemplate.spec"),
