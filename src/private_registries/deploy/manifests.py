@@ -669,12 +669,16 @@ def write(path: Path, text: str) -> None:
 
 def held_images(paths: Sequence[Path], *, extra_kinds: Sequence[WorkloadKind | str] = ()) -> list[str]:
     """Every image the pod templates of these files pull, containers' and image volumes' (`--for`)."""
-    table = Table.with_extra(extra_kinds)
-    found: list[str] = []
-    for path in paths:
-        scan = _scan(read(path), str(path), table, service_accounts=False)
-        found += [image for target in scan.found for image in target.images]
-    return found
+    extra = Table.with_extra(extra_kinds).extra
+    return [image for path in paths for image in held_images_text(read(path), str(path), extra_kinds=extra)]
+
+
+def held_images_text(
+    text: str, where: str = "", *, extra_kinds: Sequence[WorkloadKind | str] = ()
+) -> list[str]:
+    """The images the pod templates of one stream pull (see `held_images`)."""
+    scan = _scan(text, where, Table.with_extra(extra_kinds), service_accounts=False)
+    return [image for target in scan.found for image in target.images]
 
 
 def relative(path: Path) -> str:
