@@ -49,7 +49,6 @@ from private_registries.fsutil import atomic_write
 from private_registries.images import image_server
 
 KEY = "imagePullSecrets"
-CONTAINER_KEYS = ("initContainers", "containers", "ephemeralContainers")
 
 Path_ = tuple[str | int, ...]
 
@@ -261,20 +260,6 @@ def _name(data: Mapping[str, Any]) -> str:
     if isinstance(metadata, Mapping):
         return str(metadata.get("name") or metadata.get("generateName") or "?")
     return "?"
-
-
-def targets(
-    documents: Sequence[yamledit.Document], *, service_accounts: bool, table: Table | None = None
-) -> tuple[list[Target], list[str]]:
-    """The pod specs (and, if asked, ServiceAccounts) of a stream, and the titles of objects left alone."""
-    table = table or Table()
-    found: list[Target] = []
-    left: list[Untouched] = []
-    for index, document in enumerate(documents):
-        here, alone = examine(index, document.data, table, service_accounts=service_accounts)
-        found += here
-        left += alone
-    return found, [u.title for u in left]
 
 
 def secret_names(holder: object) -> list[str]:
