@@ -15,6 +15,7 @@ BENCHMARKS = [
     "bench.preflight",
     "bench.build_overhead",
     "bench.action_image",
+    "bench.inject",
 ]
 
 

@@ -48,13 +48,23 @@ class Style:
     sequence_offset: int = 0
     item_offset: int = 2
     newline: str = "\n"
+    mapping_indent: int = 2  # a nested block mapping's keys, from its parent key
 
 
-def parse(text: str, where: str) -> list[Document]:
-    """Every document of `text`, or an InputError naming the file, line and column."""
+def parse(text: str, where: str, *, start: int = 0, end: int | None = None) -> list[Document]:
+    """Every document of `text` (or of `text[start:end]`), or an InputError naming the file, line and column.
+
+    A part of the text is read alone, and its nodes' marks are moved to where they are in the whole
+    text, so edits and line numbers are those of the whole file. `start` must begin a line.
+    """
+    part = text if start == 0 and end is None else text[start:end]
     try:
-        nodes = list(YAML(typ="rt").compose_all(text))
-        data = list(YAML(typ="safe", pure=True).load_all(text))
+        nodes = list(YAML(typ="rt").compose_all(part))
+        if any(_merges(node) for node in nodes):  # building data would fold merges into the nodes
+            data = load(part)
+        else:  # the same data as a safe load, from the nodes at hand (one reading of the text, not two)
+            constructor = YAML(typ="safe", pure=True).constructor
+            data = [constructor.construct_document(node) for node in nodes]
     except DuplicateKeyError as exc:  # its own message quotes both values: they may be secrets
         raise InputError(f"{where}: {_at(exc)}duplicate key", hint="keep one of the two") from None
     except MarkedYAMLError as exc:
@@ -64,7 +74,57 @@ def parse(text: str, where: str) -> list[Document]:
         ) from None
     except YAMLError as exc:
         raise InputError(f"{where}: not valid YAML ({type(exc).__name__})") from None
+    if start:
+        line = text.count("\n", 0, start)
+        for node in nodes:
+            _shift(node, start, line)
     return [Document(node, value) for node, value in zip(nodes, data, strict=True)]
+
+
+def load(text: str) -> list[Any]:
+    """The plain data of every document (YAML 1.2, duplicate keys refused); raises ruamel.yaml errors."""
+    return list(YAML(typ="safe", pure=True).load_all(text))
+
+
+def _merges(root: Node | None) -> bool:
+    """Whether a tree has a merge key (`<<`)."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, MappingNode):
+            for key, value in node.value:
+                if key.tag == MERGE_TAG:
+                    return True
+                stack += [key, value]
+        elif isinstance(node, SequenceNode):
+            stack += node.value
+    return False
+
+
+def _shift(root: Node | None, index: int, line: int) -> None:
+    """Move every mark of a tree by `index` characters and `line` lines (each mark once)."""
+    nodes: set[int] = set()
+    marks: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in nodes:
+            continue
+        nodes.add(id(node))
+        for mark in (node.start_mark, node.end_mark):
+            if mark is not None and id(mark) not in marks:
+                marks.add(id(mark))
+                mark.index += index
+                mark.line += line
+        if isinstance(node, MappingNode):
+            for key, value in node.value:
+                stack += [key, value]
+        elif isinstance(node, SequenceNode):
+            stack += node.value
 
 
 def _at(exc: MarkedYAMLError) -> str:
@@ -108,22 +168,30 @@ def node_at(root: Node | None, path: Sequence[str | int]) -> Node | None:
     return node
 
 
-def style_of(root: Node | None, text: str) -> Style:
-    """The first block sequence under a block mapping key tells this file's indentation of lists."""
-    newline = "\r\n" if "\r\n" in text else "\n"
+def style_of(root: Node | None, text: str, newline: str | None = None) -> Style:
+    """The first block sequence under a block mapping key tells this file's indentation of lists;
+    the first block mapping under one, that of mappings."""
+    if newline is None:
+        newline = "\r\n" if "\r\n" in text else "\n"
+    sequence: tuple[int, int] | None = None
+    mapping: int | None = None
     for key, value in _walk_entries(root):
-        if (
-            isinstance(value, SequenceNode)
-            and not value.flow_style
-            and value.value
-            and value.start_mark.index > key.end_mark.index  # not an alias of a list defined elsewhere
-        ):
+        if value.start_mark.index <= key.end_mark.index:  # an alias of a node defined elsewhere
+            continue
+        if sequence is None and isinstance(value, SequenceNode) and not value.flow_style and value.value:
             offset = value.start_mark.column - key.start_mark.column
             first = value.value[0]
             item = first.start_mark.column - value.start_mark.column if isinstance(first, MappingNode) else 2
             if offset >= 0 and item >= 2:
-                return Style(offset, item, newline)
-    return Style(newline=newline)
+                sequence = offset, item
+        if mapping is None and isinstance(value, MappingNode) and not value.flow_style and value.value:
+            indent = value.value[0][0].start_mark.column - key.start_mark.column
+            if indent >= 1:
+                mapping = indent
+        if sequence is not None and mapping is not None:
+            break
+    offset, item = sequence or (0, 2)
+    return Style(offset, item, newline, mapping or 2)
 
 
 def _walk_entries(node: Node | None, seen: set[int] | None = None) -> list[tuple[Node, Node]]:
@@ -168,16 +236,27 @@ def add_to_list(
     style: Style,
     *,
     inherited: Sequence[Mapping[str, str]] = (),
+    within: Sequence[str] = (),
 ) -> Edit:
     """The edit that appends `items` to the list at `key` of `mapping`, making the key if it is missing.
 
     `inherited` are items the mapping only merges in (`<<: *base`): a new own key must repeat them.
+    `within` are keys of mappings to make first, one inside the other, from `mapping` down to the list
+    (`podTemplate:` then `imagePullSecrets:`); `mapping` must then have no `within[0]` of its own.
     """
     json_style = _json_style(mapping)
-    found = own_key(mapping, key)
+    found = own_key(mapping, within[0] if within else key)
+    if within and found is not None:
+        raise InputError(f"line {line_of(mapping)}: {within[0]} is there already")
     if found is None:
         return _new_key(
-            text, mapping=mapping, key=key, items=[*inherited, *items], style=style, json_style=json_style
+            text,
+            mapping=mapping,
+            key=key,
+            items=[*inherited, *items],
+            style=style,
+            json_style=json_style,
+            within=within,
         )
     key_node, value = found
     if value.start_mark.index < key_node.end_mark.index:
@@ -218,20 +297,28 @@ def _new_key(
     items: Sequence[Mapping[str, str]],
     style: Style,
     json_style: bool,
+    within: Sequence[str] = (),
 ) -> Edit:
-    name = scalar(key, json_style=json_style)
+    names = [scalar(k, json_style=json_style) for k in (*within, key)]
     if mapping.flow_style:
-        flow = f"{name}: [" + ", ".join(flow_item(i, json_style=json_style) for i in items) + "]"
+        flow = "[" + ", ".join(flow_item(i, json_style=json_style) for i in items) + "]"
+        for name in reversed(names):
+            flow = f"{{{name}: {flow}}}"
+        flow = flow[1:-1]  # the outermost key goes into this mapping itself
         if not mapping.value:
             return Edit(mapping.start_mark.index + 1, mapping.start_mark.index + 1, flow)
         last_key, last_value = mapping.value[-1]
         end = _end(text, last_value, last_key.end_mark.index)
         return Edit(end, end, _flow_separator(mapping, last_key, style) + flow)
+    if not mapping.value:
+        raise InputError(f"line {line_of(mapping)}: cannot add {key} to an empty block mapping")
     column = mapping.value[0][0].start_mark.column
     last_key, last_value = mapping.value[-1]
     at = _line_after(text, _end(text, last_value, last_key.end_mark.index))
-    dash = column + style.sequence_offset
-    block = " " * column + f"{name}:{style.newline}"
+    block = ""
+    for depth, name in enumerate(names):
+        block += " " * (column + depth * style.mapping_indent) + f"{name}:{style.newline}"
+    dash = column + (len(names) - 1) * style.mapping_indent + style.sequence_offset
     block += "".join(_block_item(i, dash, style.item_offset, style) for i in items)
     return _at_line(text, at, block, style)
 
