@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from bench.common import timed
+from bench.common import clean_env, registries, timed
 from private_registries.deploy import manifests
 
 GOAL = 5.0
@@ -83,6 +84,11 @@ def main(argv: list[str] | None = None) -> dict[str, str]:
 
     c_time = timed(c_loader, runs=5)
     inject_time = timed(inject, runs=5)
+    with tempfile.TemporaryDirectory() as scratch:
+        home, path = Path(scratch), Path(scratch) / "install.yaml"
+        path.write_text(text, encoding="utf-8")
+        env = clean_env(home)
+        command_time = timed(lambda: registries("inject", "--all", "--dry-run", str(path), env=env), runs=5)
     result = inject()
     saved = manifests._fast_parts
     manifests._fast_parts = lambda text: None  # type: ignore[assignment]
@@ -99,8 +105,11 @@ def main(argv: list[str] | None = None) -> dict[str, str]:
     size = f"{len(text.encode()) / 1e6:.2f} MB, {result.documents} documents"
     return {
         f"inject {source} ({size}): PyYAML C loader": f"{c_time:.2f} s",
-        "inject: registries inject (in memory)": (
-            f"{inject_time:.2f} s = {ratio:.1f}x the C loader (goal {GOAL:.0f}x); "
+        "inject: `registries inject --all --dry-run FILE`, the whole command": (
+            f"{command_time:.2f} s = {command_time / c_time:.1f}x the C loader (goal {GOAL:.0f}x)"
+        ),
+        "inject: the same edit in memory (no start-up)": (
+            f"{inject_time:.2f} s = {ratio:.1f}x the C loader; "
             f"{result.reread} documents read with ruamel.yaml, {patched} workloads patched"
         ),
         "inject: the same, read wholly with ruamel.yaml (the fallback)": f"{full_time:.1f} s",

@@ -5,6 +5,7 @@ keys and flow style, and a `kubectl get -o json` List. Each patched document mus
 Kubernetes object (kubernetes-validate, strict) and everything else must stay exactly as it was.
 """
 
+import difflib
 import json
 import os
 import shutil
@@ -85,14 +86,25 @@ def test_what_was_done_is_told_per_workload(
 ) -> None:
     path = copy(tmp_path, "helm-rendered.yaml")
     result = inject(capsys, env, registries_file, str(path))
-    out = result.out
-    assert "Deployment/shop: added registry-credentials" in out
-    assert "StatefulSet/shop-db: added registry-credentials" in out
-    assert "CronJob/shop-report: added registry-credentials" in out
-    assert "DaemonSet/shop-agent: skipped (no image from a registry we hold)" in out
-    assert "Pod/shop-test-connection: skipped (no image from a registry we hold)" in out
-    assert "left untouched (no pod template): ServiceAccount/shop, ConfigMap/shop-config, Service/shop" in out
-    assert out.rstrip().endswith("Added registry-credentials to 3 workloads in 1 files")
+    lines = result.out.splitlines()
+    assert lines == [
+        f"{path}: Deployment/shop: added registry-credentials",
+        f"{path}: StatefulSet/shop-db: added registry-credentials",
+        f"{path}: CronJob/shop-report: added registry-credentials",
+        f"{path}: left untouched: 2 workloads that pull from no registry we hold, "
+        "3 objects with no pod template (--verbose lists them)",
+        "Added registry-credentials to 3 workloads in 1 files",
+    ]
+    path.write_text((DATA / "helm-rendered.yaml").read_text())
+    verbose = inject(capsys, env, registries_file, str(path), "--verbose").out
+    assert (
+        f"{path}: Deployment/shop: added registry-credentials at spec.template.spec.imagePullSecrets"
+        in verbose
+    )
+    assert f"{path}: DaemonSet/shop-agent: skipped (no image from a registry we hold)" in verbose
+    assert f"{path}: Pod/shop-test-connection: skipped (no image from a registry we hold)" in verbose
+    for title in ("ServiceAccount/shop", "ConfigMap/shop-config", "Service/shop"):
+        assert f"{path}: {title}: left untouched (no pod template)" in verbose
 
 
 def test_an_existing_secret_is_never_dropped(
@@ -187,7 +199,7 @@ def test_a_document_without_pod_template_is_left_untouched(
     result = inject(capsys, env, registries_file, str(path))
     assert result.code == 0
     assert path.read_text() == text
-    assert "left untouched (no pod template): ConfigMap/c" in result.out
+    assert "left untouched: 1 object with no pod template" in result.out
     assert "no pod template in these files: nothing to do" in result.err
 
 
@@ -271,3 +283,34 @@ def test_windows_line_endings_and_no_final_newline(
     assert path.read_bytes().decode() == (
         text + "      image: 127.0.0.1:5000/a\r\n  imagePullSecrets:\r\n    - name: registry-credentials"
     )
+
+
+def test_a_custom_resource_is_named_and_patched_once_its_kind_is_given(
+    capsys: pytest.CaptureFixture[str], env: dict[str, str], registries_file: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "arena.yaml"
+    text = (
+        "apiVersion: games.example.org/v1\nkind: Arena\nmetadata:\n  name: a\nspec:\n  server:\n"
+        "    template:\n      spec:\n        containers:\n        - name: s\n"
+        "          image: registry.example.org/games/arena:1\n"
+    )
+    path.write_text(text)
+    left = inject(capsys, env, registries_file, str(path))
+    assert left.code == 0 and path.read_text() == text
+    assert (
+        f"{path}: Arena/a (games.example.org/v1) was left alone: a custom resource whose kind is not in the "
+        "workload table, though it seems to hold a pod spec; to patch it: "
+        "--kind Arena.games.example.org=spec.server.template.spec"
+    ) in left.err
+    assert f"{path}: left untouched: 1 custom resource (--verbose lists them)" in left.out
+    kind = "Arena.games.example.org=spec.server.template.spec"
+    patched = inject(capsys, env, registries_file, str(path), "--kind", kind)
+    assert patched.code == 0, patched.err
+    assert f"{path}: Arena/a: added registry-credentials" in patched.out
+    spec = yaml.safe_load(path.read_text())["spec"]["server"]["template"]["spec"]
+    assert spec["imagePullSecrets"] == [{"name": "registry-credentials"}]
+    diff = difflib.ndiff(text.splitlines(), path.read_text().splitlines())
+    new = [line[:2] + line[2:].strip() for line in diff if line[0] in "+-"]
+    assert new == ["+ imagePullSecrets:", "+ - name: registry-credentials"]  # all else kept
+    wrong = inject(capsys, env, registries_file, str(path), "--kind", "Arena.games.example.org")
+    assert wrong.code == 1 and "workload kind 'Arena.games.example.org': no pod spec path" in wrong.err

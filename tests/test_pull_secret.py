@@ -222,6 +222,27 @@ def test_only_the_registries_the_manifests_need(
     assert f"no image in {other} comes from a registry we hold" in none.err
     assert "their images come from: docker.io" in none.err
 
+    # an image volume counts (the kubelet pulls it with the pod's secrets), and so does a custom
+    # workload once its kind is named
+    volume = tmp_path / "volume.yaml"
+    volume.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: v}\nspec:\n  containers: [{name: a, image: nginx}]\n"
+        f"  volumes:\n  - name: data\n    image: {{reference: {private_registry.reference}}}\n"
+    )
+    by_volume = pull_secret(env, "--registries", str(path), "--for", str(volume))
+    assert by_volume.code == 0, by_volume.err
+    assert list(json.loads(decoded(yaml.safe_load(by_volume.out)))["auths"]) == [private_registry.server]
+    arena = tmp_path / "arena.yaml"
+    arena.write_text(
+        "apiVersion: games.example.org/v1\nkind: Arena\nmetadata: {name: a}\nspec:\n  server:\n"
+        f"    spec:\n      containers: [{{name: s, image: {private_registry.reference}}}]\n"
+    )
+    assert pull_secret(env, "--registries", str(path), "--for", str(arena)).code == 1
+    kind = ["--kind", "Arena.games.example.org=spec.server.spec"]
+    named = pull_secret(env, "--registries", str(path), "--for", str(arena), *kind)
+    assert named.code == 0, named.err
+    assert list(json.loads(decoded(yaml.safe_load(named.out)))["auths"]) == [private_registry.server]
+
 
 def test_bad_names_and_nothing_held(env: dict[str, str], tmp_path: Path) -> None:
     bad = pull_secret(env, "--name", "Pull.Secret_1")

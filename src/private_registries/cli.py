@@ -150,6 +150,7 @@ def deploy_parsers(
         metavar="FILE",
         help="only the registries that the images in these manifests come from",
     )
+    workload_kinds(pull_secret)
     refresh = pull_secret.add_argument_group("ECR refresher (a CronJob renewing the Secret every 6 hours)")
     refresh.add_argument("--refresher", action="store_true", help="emit the refresher's manifests instead")
     refresh.add_argument("--image", metavar="IMAGE", help="the image it runs (default: this version's)")
@@ -182,6 +183,10 @@ def deploy_parsers(
         help="also ServiceAccounts (they reach a pod only if the pod lists no imagePullSecrets)",
     )
     inject.add_argument("--dry-run", action="store_true", help="show the diff; change nothing")
+    inject.add_argument(
+        "-v", "--verbose", action="store_true", help="every object, left untouched or not, and why"
+    )
+    workload_kinds(inject)
 
     convox = commands.add_parser(
         "convox", parents=[store, extra], help="check convox.yml imagePullSecrets; export their passwordEnv"
@@ -191,6 +196,18 @@ def deploy_parsers(
         "--write", action="store_true", help="add the entries that registries we hold lack (with passwordEnv)"
     )
     aws_defaults(convox)
+
+
+def workload_kinds(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--kind",
+        dest="kinds",
+        action="append",
+        default=[],
+        metavar="KIND[.GROUP]=PATH",
+        help="also a workload of this kind, its pod spec at PATH "
+        "(e.g. Rollout.argoproj.io=spec.template.spec); may be repeated",
+    )
 
 
 def dockerfile_options(parser: argparse.ArgumentParser) -> None:

@@ -10,6 +10,7 @@ from private_registries.console import Console
 
 if TYPE_CHECKING:  # each face imports only the services it runs
     from private_registries.credential import Credential
+    from private_registries.deploy.manifests import FileResult
     from private_registries.services.check import CheckResult
     from private_registries.services.convox import ConvoxResult
     from private_registries.services.inject import InjectOptions, InjectResult
@@ -74,25 +75,52 @@ def registries_json(credentials: Sequence[Credential]) -> list[dict[str, str]]:
     ]
 
 
-def injected(console: Console, result: InjectResult, options: InjectOptions) -> None:
-    """Each workload's change (the diff too, on a dry run), then the count."""
+def injected(
+    console: Console, result: InjectResult, options: InjectOptions, *, verbose: bool = False
+) -> None:
+    """Each workload changed (the diff too, on a dry run), a count of what was left untouched (each of
+    them, and why, with `verbose`), then the total."""
     from private_registries.deploy.manifests import relative
 
     for file in result.files:
         where = relative(file.path)
         if options.dry_run and file.changed:
             console.echo(file.diff(), end="")
-        for change in file.changes:
+        for change in file.changes if verbose else file.added:
             verb = {"added": "would add" if options.dry_run else "added", "present": "already has"}.get(
                 change.action
             )
             text = f"{verb} {options.name}" if verb else f"skipped ({change.reason})"
-            console.echo(f"{where}: {change.target.title}: {text}")
-        if file.untouched:
-            console.echo(f"{where}: left untouched (no pod template): {', '.join(file.untouched)}")
+            at = f" at {change.target.where}" if verbose and change.action == "added" else ""
+            console.echo(f"{where}: {change.target.title}: {text}{at}")
+        if verbose:
+            for item in file.left_alone:
+                console.echo(f"{where}: {item.title}: left untouched ({item.reason})")
+        elif file.kept or file.left_alone:
+            console.echo(f"{where}: left untouched: {_untouched(file)} (--verbose lists them)")
     console.warn_all(result.warnings)
     verb = "Would add" if options.dry_run else "Added"
     console.echo(f"{verb} {options.name} to {result.added} workloads in {len(result.changed_files)} files")
+
+
+def _untouched(file: FileResult) -> str:
+    """`2 workloads that pull from no registry we hold, 50 objects with no pod template, ...`"""
+    custom = len(file.custom_left_alone)
+    counts = [
+        (
+            sum(c.action == "present" for c in file.kept),
+            "workload that has it already",
+            "workloads that have it already",
+        ),
+        (
+            sum(c.action == "skipped" for c in file.kept),
+            "workload that pulls from no registry we hold",
+            "workloads that pull from no registry we hold",
+        ),
+        (len(file.left_alone) - custom, "object with no pod template", "objects with no pod template"),
+        (custom, "custom resource", "custom resources"),
+    ]
+    return ", ".join(f"{count} {one if count == 1 else many}" for count, one, many in counts if count)
 
 
 def convox(console: Console, result: ConvoxResult, *, exported: bool) -> None:

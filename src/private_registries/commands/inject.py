@@ -29,7 +29,8 @@ def run(args: argparse.Namespace, env: Mapping[str, str], console: Console) -> i
         name=name,
         servers=servers,
         service_accounts=args.service_account,
+        kinds=args.kinds,
         dry_run=args.dry_run,
     )
-    views.injected(console, inject(options), options)
+    views.injected(console, inject(options), options, verbose=args.verbose)
     return 0

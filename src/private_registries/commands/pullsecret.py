@@ -31,7 +31,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str], console: Console) -> i
     if not held:
         raise InputError("no registries for the pull secret", hint=fixes.add_registry(stdin=True))
     if args.for_files:
-        held = registries_for(held, [Path(p) for p in args.for_files])
+        held = registries_for(held, [Path(p) for p in args.for_files], kinds=args.kinds)
     if args.refresher:
         documents = refresher.manifests(
             held,

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from private_registries.deploy import kubernetes
-from private_registries.deploy.manifests import FileResult, inject_files
-from private_registries.errors import Caveat
+from private_registries.deploy.manifests import FileResult, inject_files, relative
+from private_registries.errors import Caveat, Location
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -17,6 +17,7 @@ class InjectOptions:
     name: str = kubernetes.DEFAULT_NAME
     servers: Sequence[str] | None = None  # the workloads whose images come from these; None: every one
     service_accounts: bool = False
+    kinds: Sequence[str] = ()  # more workload kinds: KIND[.GROUP]=path.to.podSpec
     dry_run: bool = False
 
 
@@ -27,7 +28,7 @@ class InjectResult:
 
     @property
     def added(self) -> int:
-        return sum(change.action == "added" for result in self.files for change in result.changes)
+        return sum(len(result.added) for result in self.files)
 
     @property
     def changed_files(self) -> list[Path]:
@@ -43,8 +44,18 @@ def inject(options: InjectOptions) -> InjectResult:
         every_workload=options.servers is None,
         service_accounts=options.service_accounts,
         dry_run=options.dry_run,
+        extra_kinds=options.kinds,
     )
-    warnings = []
+    warnings = [
+        Caveat(
+            f"{relative(result.path)}: {item.title} ({item.api_version}) was left alone: {item.reason}, "
+            f"though it seems to hold a pod spec; to patch it: --kind {item.hint}",
+            Location(str(result.path)),
+        )
+        for result in results
+        for item in result.custom_left_alone
+        if item.hint
+    ]
     if not any(result.changes for result in results):
         warnings.append(Caveat("no pod template in these files: nothing to do"))
     return InjectResult(tuple(results), tuple(warnings))

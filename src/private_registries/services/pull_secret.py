@@ -63,11 +63,14 @@ def pull_secret(options: PullSecretOptions, credentials: Sequence[Credential]) -
     return PullSecretResult(secret, text, tuple(usable), tuple(left_out), tuple(warnings), options.output)
 
 
-def registries_for(held: Sequence[Registry], files: Sequence[Path]) -> list[Registry]:
-    """The registries held that the images of these manifests' pod templates come from."""
+def registries_for(
+    held: Sequence[Registry], files: Sequence[Path], *, kinds: Sequence[str] = ()
+) -> list[Registry]:
+    """The registries held that the images of these manifests' pod templates (and image volumes) come
+    from; `kinds` add workload kinds (KIND[.GROUP]=path.to.podSpec)."""
     if not held:
         raise InputError("no registries for the pull secret", hint=fixes.add_registry(stdin=True))
-    needed = servers_of(manifests.held_images(files))
+    needed = servers_of(manifests.held_images(files, extra_kinds=kinds))
     chosen = [registry for registry in held if registry.server in needed]
     if not chosen:
         names = ", ".join(str(path) for path in files)
