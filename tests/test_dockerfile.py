@@ -11,6 +11,11 @@ def images(text: str, **build_args: str) -> list[tuple[str, str, int]]:
     return [(str(b.image), b.source, b.line) for b in base_images(text, "Dockerfile", build_args)]
 
 
+def every_stage(text: str, **build_args: str) -> list[tuple[str, str, int]]:
+    found = base_images(text, "Dockerfile", build_args, all_stages=True)
+    return [(str(b.image), b.source, b.line) for b in found]
+
+
 def test_from_with_global_args_defaults_and_overrides() -> None:
     text = "ARG REGISTRY=registry.example.org\nARG TAG=1\nFROM ${REGISTRY}/team/base:$TAG\nRUN true\n"
     assert images(text) == [("registry.example.org/team/base:1", "FROM", 3)]
@@ -54,7 +59,10 @@ def test_a_syntax_comment_after_an_instruction_is_only_a_comment() -> None:
 
 def test_platform_is_kept_and_predefined_args_are_known() -> None:
     found = base_images(
-        "FROM --platform=$BUILDPLATFORM nginx:1 AS a\nFROM --platform=linux/arm64 nginx:2\n", "D", {}
+        "FROM --platform=$BUILDPLATFORM nginx:1 AS a\nFROM --platform=linux/arm64 nginx:2\n",
+        "D",
+        {},
+        all_stages=True,
     )
     assert [b.platform for b in found] == [platform_args(None)["BUILDPLATFORM"], "linux/arm64"]
 
@@ -62,7 +70,7 @@ def test_platform_is_kept_and_predefined_args_are_known() -> None:
 def test_digests_and_duplicates() -> None:
     digest = "sha256:" + "a" * 64
     text = f"FROM registry.example.org/app@{digest}\nFROM registry.example.org/app@{digest}\n"
-    assert images(text) == [(f"registry.example.org/app@{digest}", "FROM", 1)]
+    assert every_stage(text) == [(f"registry.example.org/app@{digest}", "FROM", 1)]
 
 
 def test_continuations_and_comments_inside_instructions() -> None:
