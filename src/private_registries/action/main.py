@@ -120,7 +120,9 @@ def base_images(inputs: ActionInputs, env: Mapping[str, str]) -> list[BaseImage]
     from private_registries.commands.images import dockerfile_path
 
     path = dockerfile_path(inputs.context, inputs.file or None)
-    return dockerfile.base_images(dockerfile.read(path), str(path), inputs.build_args, inputs.platform)
+    # Every stage: the build runs the classic builder, which pulls them all (BuildKit: target=...).
+    text = dockerfile.read(path)
+    return dockerfile.base_images(text, str(path), inputs.build_args, inputs.platform, all_stages=True)
 
 
 def log_in(held: list[Registry], context: Context, outcome: Outcome) -> None:

@@ -41,7 +41,10 @@ def dockerfile_path(context: str | None, file: str | None) -> Path:
 def base_images(args: argparse.Namespace, env: Mapping[str, str]) -> list[BaseImage]:
     path = dockerfile_path(args.context, args.file)
     text = dockerfile.read(path)
-    return dockerfile.base_images(text, str(path), build_args(args.build_arg, env), args.platform)
+    # Every stage: the build runs the classic builder, which pulls them all (BuildKit: target=...).
+    return dockerfile.base_images(
+        text, str(path), build_args(args.build_arg, env), args.platform, all_stages=True
+    )
 
 
 def preflight(
