@@ -441,7 +441,7 @@ def _mount_from(run: DockerfileInstruction, stage: _Stage, by_name: Mapping[str,
         if not flag.startswith("--mount="):
             continue
         try:
-            fields = next(csv.reader([flag.removeprefix("--mount=")]), [])
+            fields = next(csv.reader([flag.removeprefix("--mount=")], strict=True), [])
         except csv.Error as exc:
             raise InputError(f"{where}: cannot parse {_cut(flag)!r}: {exc}") from None
         for item in fields:
