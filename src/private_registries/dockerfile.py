@@ -1,20 +1,37 @@
-"""The base images of a Dockerfile: what a build will pull, found with dockerfile-parse.
+"""The base images of a Dockerfile, read as BuildKit reads it.
 
-Every `FROM` (with the global `ARG` defaults and `--build-arg` overrides applied, and `--platform`
-kept), `COPY --from=<image>`, `RUN --mount=...,from=<image>` and the `# syntax=` frontend. A name
-that is an earlier stage (or `scratch`) is not an image.
+The parser and the shell lexer are e2b-dockerfile-utils, a port of BuildKit's own (heredocs, flags,
+parser directives, continuations with blank and comment lines, `# escape=`). On top of them, what
+BuildKit's dockerfile2llb does before it pulls anything:
+
+- the global ARGs (those before the first FROM) start from the predefined ones (BUILDPLATFORM,
+  TARGETPLATFORM, TARGETOS, TARGETARCH, TARGETVARIANT, ... and TARGETSTAGE); each default is
+  expanded with the ARGs before it, unless a `--build-arg` gives the value (taken literally);
+- FROM names and `--platform` values are expanded with them (`${X:-w}`, `${X#p}`, `${X/p/r}`, quotes...);
+  an unset ARG expands to nothing, as in BuildKit;
+- `COPY --from` and `RUN --mount=from=` name a stage (by name, or by index for COPY), `scratch`, or an
+  image; BuildKit expands no variable there, so neither do we;
+- a build pulls only the stages its target needs: FROM <stage>, COPY --from, RUN --mount=from=, followed
+  from the target (the last stage by default). The classic builder pulls every stage (`all_stages`).
+
+Every image named in any stage is still checked, as BuildKit refuses an invalid one even in a stage
+the target does not need.
 """
 
 from __future__ import annotations
 
+import csv
 import re
-import shlex
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from private_registries.errors import InputError
 from private_registries.images import ImageRef, parse_image
+
+if TYPE_CHECKING:  # imported when first needed: the CLI must start fast
+    from e2b_dockerfile_utils import DockerfileAst, DockerfileInstruction
 
 INSTRUCTIONS = frozenset(
     {
@@ -22,12 +39,25 @@ INSTRUCTIONS = frozenset(
         "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
     }
 )  # fmt: skip
-_SYNTAX = re.compile(r"^#\s*syntax\s*=\s*(\S+)\s*$", re.IGNORECASE)
-_DIRECTIVE = re.compile(r"^#\s*[a-zA-Z_]+\s*=")
-# $NAME, ${NAME}, ${NAME:-default}, ${NAME:+alternative}
-_VARIABLE = re.compile(
-    r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?::(?P<op>[-+])(?P<word>[^}]*))?\}|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))"
-)
+_DIRECTIVE = re.compile(r"^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
+_DIRECTIVES = frozenset({"syntax", "escape", "check"})
+_PARSE_ERROR = re.compile(r"^Dockerfile parse error(?: on line \d+)?: ")
+_STAGE_NAME = re.compile(r"^[a-z][a-z0-9-_.]*$")
+_STAGE_INDEX = re.compile(r"^[+-]?[0-9]+$")
+_GIT_SOURCE = re.compile(r"^(?:git@|git://)|\.git(?:[?#].*)?$")
+# Flags the classic builder refuses ("requires BuildKit") or silently ignores, changing the result.
+_BUILDKIT_FLAGS = {
+    "COPY": ("chmod", "link", "parents", "exclude"),
+    "ADD": ("chmod", "link", "parents", "exclude", "checksum", "keep-git-dir", "unpack"),
+}
+_MACHINES = {
+    "x86_64": "amd64", "x86-64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64",
+    "armv7l": "arm/v7", "armv6l": "arm/v6", "armhf": "arm/v7", "armel": "arm/v6", "i386": "386",
+    "i686": "386", "x86": "386", "386": "386", "ppc64le": "ppc64le", "s390x": "s390x",
+    "riscv64": "riscv64", "mips64le": "mips64le", "loong64": "loong64", "loongarch64": "loong64",
+}  # fmt: skip
+_OSES = frozenset({"linux", "windows", "darwin", "freebsd", "netbsd", "openbsd", "solaris", "illumos"})
+_LONG = 80
 
 
 @dataclass(frozen=True)
@@ -42,13 +72,42 @@ class BaseImage:
 
 
 @dataclass
-class _Scope:
-    """What a stage sees: the global ARGs, the stages before it, and the build args given."""
+class _Stage:
+    index: int
+    name: str | None  # lower case, as BuildKit keeps it
+    line: int
+    base: int | None = None  # FROM <an earlier stage>
+    deps: set[int] = field(default_factory=set)  # stages it copies or mounts from
+    images: list[BaseImage] = field(default_factory=list)
 
-    path: str
-    build_args: Mapping[str, str]
-    global_args: dict[str, str | None] = field(default_factory=dict)
-    stages: list[str] = field(default_factory=list)
+
+class _Args(Mapping[str, str]):
+    """The ARG values a word is expanded with; remembers which names it was asked for and missed."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._known = dict(values)
+        self.missed: list[str] = []
+
+    def __getitem__(self, name: str) -> str:
+        if name in self._known:
+            return self._known[name]
+        if name not in self.missed:
+            self.missed.append(name)
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._known)
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+
+@dataclass
+class _Globals:
+    """The global ARGs as FROM sees them, and those declared without a value (name -> line)."""
+
+    args: dict[str, str]
+    unset: dict[str, int]
 
 
 def read(path: Path) -> str:
@@ -66,85 +125,54 @@ def read(path: Path) -> str:
 
 
 def base_images(
-    text: str, path: str, build_args: Mapping[str, str] | None = None, platform: str | None = None
+    text: str,
+    path: str,
+    build_args: Mapping[str, str] | None = None,
+    platform: str | None = None,
+    *,
+    target: str | None = None,
+    all_stages: bool = False,
 ) -> list[BaseImage]:
-    """Every image the build will pull, in order, each once."""
-    from dockerfile_parse import DockerfileParser
+    """Every image the build pulls, in order of first appearance, each once.
 
-    parser = DockerfileParser(fileobj=_Text(text), env_replace=False)
-    scope = _Scope(path, dict(build_args or {}))
-    scope.global_args.update(platform_args(platform))
+    `platform` may list several platforms (`linux/amd64,linux/arm64`): the images of each build.
+    `target` is the stage to build (default: the last); `all_stages` takes every stage, as the classic
+    builder does.
+    """
+    ast = _parse(text, path)
     found: list[BaseImage] = []
-    syntax = _syntax(text)
+    syntax = syntax_directive(text)
     if syntax:
         found.append(BaseImage(parse_image(syntax[1], f"{path}:{syntax[0]}"), syntax[0], "# syntax"))
-    seen_from = False
-    stage_args: dict[str, str | None] = {}
-    for instruction in parser.structure:
-        name, value, line = instruction["instruction"], instruction["value"], instruction["startline"] + 1
-        if name == "COMMENT":
-            continue
-        where = f"{path}:{line}"
-        if name not in INSTRUCTIONS:
-            raise InputError(
-                f"{where}: unknown instruction {name}",
-                hint=f"Dockerfile instructions are: {', '.join(sorted(INSTRUCTIONS))}",
-            )
-        if name == "ARG":
-            target = stage_args if seen_from else scope.global_args
-            target.update(_declared_args(value, where))
-        elif name == "FROM":
-            seen_from = True
-            stage_args = {}
-            found += _from(value, where, line, scope)
-        elif not seen_from:
-            raise InputError(
-                f"{where}: {name} before the first FROM",
-                hint="a Dockerfile starts with FROM (after global ARGs)",
-            )
-        elif name == "COPY":
-            found += _copy_from(value, where, line, scope, stage_args)
-        elif name == "RUN":
-            found += _mount_from(value, where, line, scope, stage_args)
-    if not seen_from:
-        raise InputError(f"{path}: no FROM instruction", hint="a Dockerfile needs at least one FROM line")
+    platforms = [p.strip() for p in platform.split(",")] if platform else [None]
+    for one in platforms:
+        found += _images(ast, path, dict(build_args or {}), one or None, target=target, all_stages=all_stages)
     unique: dict[str, BaseImage] = {}
     for base in found:
         unique.setdefault(str(base.image), base)
     return list(unique.values())
 
 
-class _Text:
-    """The file-like object dockerfile-parse reads (it wants bytes lines and a name)."""
-
-    def __init__(self, text: str) -> None:
-        self.name = "Dockerfile"
-        self._lines = [line.encode() for line in text.splitlines(keepends=True)]
-
-    def readlines(self) -> list[bytes]:
-        return list(self._lines)
-
-    def seek(self, *_: object) -> None:
-        pass
-
-    def read(self) -> bytes:
-        return b"".join(self._lines)
+def needs_buildkit(text: str, path: str) -> tuple[int, str] | None:
+    """The first line the classic builder cannot build, and why (e.g. `RUN --mount`), or None."""
+    for instruction in _parse(text, path).instructions:
+        reason = _buildkit_only(instruction)
+        if reason:
+            return instruction.start_line, reason
+    return None
 
 
-def platform_args(target: str | None) -> dict[str, str | None]:
+def platform_args(target: str | None) -> dict[str, str]:
     """The ARGs every build predefines (BUILDPLATFORM, TARGETARCH, ...), for this host and target."""
-    import platform as host
-
-    machine = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm/v7"}.get(host.machine(), host.machine())
-    build = f"linux/{machine}"
-    args: dict[str, str | None] = {}
-    for prefix, value in (("BUILD", build), ("TARGET", target or build)):
-        os_name, _, arch = value.partition("/")
-        arch, _, variant = arch.partition("/")
+    build = f"linux/{_host_machine()}"
+    args: dict[str, str] = {}
+    for prefix, value in (("BUILD", build), ("TARGET", _normalise_platform(target) if target else build)):
+        os_name, arch, variant = [*value.split("/"), ""][:3]
         args.update(
             {
                 f"{prefix}PLATFORM": value,
                 f"{prefix}OS": os_name,
+                f"{prefix}OSVERSION": "",
                 f"{prefix}ARCH": arch,
                 f"{prefix}VARIANT": variant,
             }
@@ -152,122 +180,343 @@ def platform_args(target: str | None) -> dict[str, str | None]:
     return args
 
 
-def _syntax(text: str) -> tuple[int, str] | None:
-    """The `# syntax=` parser directive: only in the directives at the very top of the file."""
-    for number, line in enumerate(text.splitlines(), 1):
-        match = _SYNTAX.match(line.strip())
-        if match:
-            return number, match[1]
-        if not _DIRECTIVE.match(line.strip()):
+def syntax_directive(text: str) -> tuple[int, str] | None:
+    """The `# syntax=` parser directive (its line and image), as BuildKit's DetectSyntax finds it."""
+    lines = text.removeprefix("\ufeff").split("\n")
+    first = 1
+    if lines and lines[0].startswith("#!"):  # a shebang line is skipped
+        lines, first = lines[1:], 2
+    for number, raw in enumerate(lines, first):
+        line = raw.rstrip("\r")
+        if not line.startswith("#"):
             return None
+        match = _DIRECTIVE.match(line[1:].lstrip())
+        if not match or match[1].lower() not in _DIRECTIVES:
+            return None
+        if match[1].lower() == "syntax":
+            return number, match[2].split(" ")[0]
     return None
 
 
-def _declared_args(value: str, where: str) -> dict[str, str | None]:
-    args: dict[str, str | None] = {}
-    for word in _split(value, where):
-        name, eq, default = word.partition("=")
-        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
-            raise InputError(f"{where}: ARG {word!r} is not a valid argument name")
-        args[name] = default if eq else None
-    return args
+def _parse(text: str, path: str) -> DockerfileAst:
+    from e2b_dockerfile_utils import DockerfileSyntaxError, parse_dockerfile_ast
+
+    try:
+        return parse_dockerfile_ast(text)
+    except DockerfileSyntaxError as exc:
+        where = f"{path}:{exc.line}" if exc.line else path
+        message = _PARSE_ERROR.sub("", str(exc))
+        unknown = message.removeprefix("unknown instruction: ")
+        if unknown != message:
+            raise InputError(
+                f"{where}: unknown instruction {_cut(unknown)}",
+                hint=f"Dockerfile instructions are: {', '.join(sorted(INSTRUCTIONS))}",
+            ) from None
+        raise InputError(f"{where}: {_cut(message, 200)}") from None
 
 
-def _from(value: str, where: str, line: int, scope: _Scope) -> list[BaseImage]:
-    words = _split(value, where)
-    flags = [w for w in words if w.startswith("--")]
-    rest = [w for w in words if not w.startswith("--")]
-    platform = next((w.split("=", 1)[1] for w in flags if w.startswith("--platform=")), None)
-    if len(rest) == 3 and rest[1].lower() == "as":
-        image_text, alias = rest[0], rest[2].lower()
-    elif len(rest) == 1:
-        image_text, alias = rest[0], None
-    else:
-        raise InputError(f"{where}: FROM takes an image and an optional `AS name`, got {value!r}")
-    args = _visible(scope.global_args, scope, where)
-    image_text = _expand(image_text, args, where, "FROM")
-    if platform:
-        platform = _expand(platform, args, where, "FROM --platform")
-    result: list[BaseImage] = []
-    if image_text.lower() not in scope.stages and image_text != "scratch":
-        result.append(BaseImage(parse_image(image_text, where), line, "FROM", platform))
-    scope.stages.append(alias or f"#{len(scope.stages)}")
-    return result
+def _images(
+    ast: DockerfileAst,
+    path: str,
+    build_args: dict[str, str],
+    platform: str | None,
+    *,
+    target: str | None,
+    all_stages: bool,
+) -> list[BaseImage]:
+    meta: list[DockerfileInstruction] = []
+    groups: list[tuple[DockerfileInstruction, list[DockerfileInstruction]]] = []
+    for instruction in ast.instructions:
+        if instruction.name == "FROM":
+            groups.append((instruction, []))
+        elif groups:
+            groups[-1][1].append(instruction)
+        elif instruction.name == "ARG":
+            meta.append(instruction)
+        else:
+            raise InputError(
+                f"{path}:{instruction.start_line}: {instruction.name} before the first FROM",
+                hint="a Dockerfile starts with FROM (after global ARGs)",
+            )
+    if not groups:
+        raise InputError(f"{path}: no FROM instruction", hint="a Dockerfile needs at least one FROM line")
+
+    names = [_stage_name(from_, path) for from_, _ in groups]
+    target_index = _target(names, target, path)
+    target_stage = target or names[-1] or "default"
+    lex = _Lexer(ast.escape_token)
+    scope = _global_args(meta, lex, path, build_args, platform=platform, target_stage=target_stage)
+
+    stages: list[_Stage] = []
+    by_name: dict[str, int] = {}
+    for index, (from_, _) in enumerate(groups):
+        stage = _Stage(index, names[index], from_.start_line)
+        _from(from_, stage, by_name, scope=scope, lex=lex, path=path)
+        stages.append(stage)
+        if stage.name:
+            by_name[stage.name] = index
+    for stage, (_, commands) in zip(stages, groups, strict=True):
+        for instruction in commands:
+            if instruction.name == "COPY":
+                _copy_from(instruction, stage, by_name, count=len(stages), lex=lex, path=path)
+            elif instruction.name == "RUN":
+                _mount_from(instruction, stage, by_name, path)
+
+    wanted = set(range(len(stages))) if all_stages else _needed(stages, target_index)
+    return [image for stage in stages if stage.index in wanted for image in stage.images]
+
+
+def _stage_name(from_: DockerfileInstruction, path: str) -> str | None:
+    args = from_.args
+    if len(args) == 3 and args[1].lower() == "as":
+        name = args[2].lower()
+        if not _STAGE_NAME.match(name):
+            raise InputError(
+                f"{path}:{from_.start_line}: invalid name for build stage: {_cut(args[2])!r}",
+                hint="a stage name starts with a letter, then letters, digits, -, _ or .",
+            )
+        return name
+    return None
+
+
+def _target(names: Sequence[str | None], target: str | None, path: str) -> int:
+    if target is None:
+        return len(names) - 1
+    wanted = target.lower()
+    for index in range(len(names) - 1, -1, -1):  # a later stage of the same name wins, as in BuildKit
+        if names[index] == wanted:
+            return index
+    named = [name for name in names if name]
+    raise InputError(
+        f"{path}: no stage named {_cut(target)!r} to build",
+        hint=f"the stages are: {', '.join(named)}"
+        if named
+        else "this Dockerfile names no stage (FROM ... AS name)",
+    )
+
+
+class _Lexer:
+    """BuildKit's shell lexer, with errors that name the line."""
+
+    def __init__(self, escape: str) -> None:
+        self.escape = escape
+
+    def expand(self, word: str, args: Mapping[str, str], where: str) -> str:
+        from e2b_dockerfile_utils import ShellLex
+
+        try:
+            result = ShellLex(self.escape, env=args, skip_unset_env=False).process_word(word)
+        except ValueError as exc:
+            reason = str(exc).removeprefix(f"failed to process {word!r}: ")
+            raise InputError(f"{where}: cannot parse {_cut(word)!r}: {_cut(reason, 200)}") from None
+        return result
+
+
+def _global_args(
+    meta: Sequence[DockerfileInstruction],
+    lex: _Lexer,
+    path: str,
+    build_args: Mapping[str, str],
+    *,
+    platform: str | None,
+    target_stage: str,
+) -> _Globals:
+    """The ARGs FROM sees: the predefined ones, then each global ARG in turn (BuildKit's buildMetaArgs)."""
+    try:
+        predefined = platform_args(platform)
+    except ValueError:
+        raise InputError(
+            f"--platform {_cut(platform or '')!r} is not a platform",
+            hint="e.g. linux/amd64, linux/arm64, linux/arm/v7",
+        ) from None
+    predefined["TARGETSTAGE"] = target_stage
+    args = {name: build_args.get(name, value) for name, value in predefined.items()}
+    unset: dict[str, int] = {}
+    for instruction in meta:
+        for word in instruction.args:
+            name, eq, default = word.partition("=")
+            if not name:
+                raise InputError(f"{path}:{instruction.start_line}: ARG names can not be blank")
+            if name in build_args:
+                args[name] = build_args[name]
+            elif eq:
+                args[name] = lex.expand(default, args, f"{path}:{instruction.start_line}")
+            elif name not in args:
+                unset[name] = instruction.start_line
+    return _Globals(args, unset)
+
+
+def _from(
+    from_: DockerfileInstruction,
+    stage: _Stage,
+    by_name: Mapping[str, int],
+    *,
+    scope: _Globals,
+    lex: _Lexer,
+    path: str,
+) -> None:
+    where = f"{path}:{from_.start_line}"
+    for word in from_.args:  # a quoting error anywhere on the line is reported as such
+        lex.expand(word, {}, where)
+    if not (len(from_.args) == 1 or (len(from_.args) == 3 and from_.args[1].lower() == "as")):
+        raise InputError(
+            f"{where}: FROM takes an image and an optional `AS name`, got {_cut(' '.join(from_.args))!r}"
+        )
+    args = _Args(scope.args)
+    name = lex.expand(from_.args[0], args, where)
+    platform = None
+    for flag in from_.flags:
+        if flag.startswith("--platform="):
+            platform = lex.expand(flag.removeprefix("--platform="), _Args(scope.args), where)
+            if not platform:
+                raise InputError(f"{where}: FROM --platform is empty ({_cut(flag)})")
+    if name.lower() in by_name:
+        stage.base = by_name[name.lower()]
+        return
+    if name == "scratch":
+        return
+    try:
+        image = parse_image(name, where)
+    except InputError as exc:
+        raise _unset_arg(exc, from_.args[0], args.missed, scope, where) from None
+    stage.images.append(BaseImage(image, from_.start_line, "FROM", platform))
+
+
+def _unset_arg(exc: InputError, word: str, missed: Sequence[str], scope: _Globals, where: str) -> InputError:
+    """An invalid image name that an ARG without a value made: name the ARG and the fix."""
+    for name in missed:
+        if name in scope.unset:
+            return InputError(
+                f"{where}: FROM uses ARG {name}, which has no value (declared without a default at line "
+                f"{scope.unset[name]}): {_cut(word)!r} is not a valid image reference",
+                hint=f"give it one: --build-arg {name}=...  (or a default: ARG {name}=...)",
+            )
+    for name in missed:
+        return InputError(
+            f"{where}: FROM uses ${name}, which no ARG before the first FROM declares, "
+            f"so {_cut(word)!r} is not a valid image reference",
+            hint=f"declare it at the top:  ARG {name}=<default>  (--build-arg {name}=... then changes it)",
+        )
+    return exc
 
 
 def _copy_from(
-    value: str, where: str, line: int, scope: _Scope, stage_args: dict[str, str | None]
-) -> list[BaseImage]:
-    for word in _split(value, where):
-        if not word.startswith("--"):
-            break
-        if word.startswith("--from="):
-            source = _expand(
-                word.split("=", 1)[1],
-                _visible({**scope.global_args, **stage_args}, scope, where),
-                where,
-                "COPY --from",
+    copy: DockerfileInstruction,
+    stage: _Stage,
+    by_name: Mapping[str, int],
+    *,
+    count: int,
+    lex: _Lexer,
+    path: str,
+) -> None:
+    where = f"{path}:{copy.start_line}"
+    sources = [flag.removeprefix("--from=") for flag in copy.flags if flag.startswith("--from=")]
+    if not sources:
+        return
+    if len(sources) > 1:
+        raise InputError(f"{where}: COPY takes one --from, got {len(sources)}")
+    source = sources[0]
+    if lex.expand(source, {}, where) != source:
+        raise InputError(
+            f"{where}: COPY --from={_cut(source)} uses a variable, which BuildKit does not expand there",
+            hint="name the image in a stage instead: `ARG IMAGE=...` at the top, `FROM ${IMAGE} AS name`, "
+            "then `COPY --from=name`",
+        )
+    if _STAGE_INDEX.match(source):
+        index = int(source)
+        if not 0 <= index < count:
+            raise InputError(
+                f"{where}: COPY --from={source}: there is no stage {source} (stages count from 0)"
             )
-            return _image_unless_stage(source, where, line, scope, "COPY --from")
-    return []
+        stage.deps.add(index)
+    elif source.lower() in by_name:
+        stage.deps.add(by_name[source.lower()])
+    elif source != "scratch":
+        stage.images.append(BaseImage(parse_image(source, where), copy.start_line, "COPY --from"))
 
 
-def _mount_from(
-    value: str, where: str, line: int, scope: _Scope, stage_args: dict[str, str | None]
-) -> list[BaseImage]:
-    found: list[BaseImage] = []
-    for word in _split(value, where):
-        if not word.startswith("--"):
-            break
-        if word.startswith("--mount="):
-            options = dict(part.split("=", 1) for part in word[len("--mount=") :].split(",") if "=" in part)
-            if options.get("from"):
-                source = _expand(
-                    options["from"],
-                    _visible({**scope.global_args, **stage_args}, scope, where),
-                    where,
-                    "RUN --mount",
+def _mount_from(run: DockerfileInstruction, stage: _Stage, by_name: Mapping[str, int], path: str) -> None:
+    where = f"{path}:{run.start_line}"
+    for flag in run.flags:
+        if not flag.startswith("--mount="):
+            continue
+        try:
+            fields = next(csv.reader([flag.removeprefix("--mount=")], strict=True), [])
+        except csv.Error as exc:
+            raise InputError(f"{where}: cannot parse {_cut(flag)!r}: {exc}") from None
+        for item in fields:
+            key, _, value = item.partition("=")
+            if key.strip().lower() != "from" or not value:
+                continue
+            if "$" in value[:-1]:
+                raise InputError(
+                    f"{where}: RUN --mount from={_cut(value)} uses a variable, "
+                    "which BuildKit does not expand there",
+                    hint="name the image in a stage instead: `ARG IMAGE=...` at the top, "
+                    "`FROM ${IMAGE} AS name`, then `--mount=from=name`",
                 )
-                found += _image_unless_stage(source, where, line, scope, "RUN --mount")
-    return found
+            if value.lower() in by_name:
+                stage.deps.add(by_name[value.lower()])
+            elif value != "scratch":
+                stage.images.append(BaseImage(parse_image(value, where), run.start_line, "RUN --mount"))
 
 
-def _image_unless_stage(source: str, where: str, line: int, scope: _Scope, kind: str) -> list[BaseImage]:
-    if source.lower() in scope.stages or (source.isdigit() and int(source) < len(scope.stages)):
-        return []
-    return [BaseImage(parse_image(source, where), line, kind)]
+def _needed(stages: Sequence[_Stage], target: int) -> set[int]:
+    """The target and every stage it builds on, copies from or mounts."""
+    needed: set[int] = set()
+    todo = [target]
+    while todo:
+        index = todo.pop()
+        if index in needed:
+            continue
+        needed.add(index)
+        stage = stages[index]
+        todo += [*stage.deps, *([stage.base] if stage.base is not None else [])]
+    return needed
 
 
-def _visible(declared: Mapping[str, str | None], scope: _Scope, where: str) -> dict[str, str | None]:
-    """Declared ARGs with --build-arg overrides (an undeclared build arg does not reach FROM)."""
-    return {name: scope.build_args.get(name, default) for name, default in declared.items()}
+def _buildkit_only(instruction: DockerfileInstruction) -> str | None:
+    name = instruction.name
+    if instruction.heredocs:
+        return "heredoc"
+    if name == "RUN" and instruction.flags:
+        return f"RUN {_flag_name(instruction.flags[0])}"
+    for flag in instruction.flags:
+        if _flag_name(flag).removeprefix("--") in _BUILDKIT_FLAGS.get(name, ()):
+            return f"{name} {_flag_name(flag)}"
+    sources = [arg.strip("\"'") for arg in instruction.args[:-1]]
+    if name == "ADD" and not instruction.json and any(_GIT_SOURCE.search(source) for source in sources):
+        return "ADD of a Git repository"
+    return None
 
 
-def _expand(text: str, args: Mapping[str, str | None], where: str, what: str) -> str:
-    def substitute(match: re.Match[str]) -> str:
-        name = match["braced"] or match["bare"]
-        value = args.get(name)
-        if match["op"] == "-":
-            return value if value else match["word"]
-        if match["op"] == "+":
-            return match["word"] if value else ""
-        if name not in args:
-            raise InputError(
-                f"{where}: {what} uses ${name}, which no ARG before the first FROM declares",
-                hint=f"declare it at the top:  ARG {name}=<default>",
-            )
-        if value is None:
-            raise InputError(
-                f"{where}: {what} uses ARG {name}, which has no value",
-                hint=f"give it one: --build-arg {name}=...  (or a default: ARG {name}=...)",
-            )
-        return value
-
-    return _VARIABLE.sub(substitute, text)
+def _flag_name(flag: str) -> str:
+    return flag.partition("=")[0]
 
 
-def _split(value: str, where: str) -> list[str]:
-    try:
-        return shlex.split(value, comments=False, posix=True)
-    except ValueError as exc:
-        raise InputError(f"{where}: cannot parse {value!r}: {exc}") from None
+def _normalise_platform(value: str) -> str:
+    """`os/arch[/variant]` as containerd normalises it (x86_64 -> amd64, arm -> arm/v7, ...)."""
+    parts = [part.strip().lower() for part in value.split("/")]
+    if len(parts) > 3 or not all(parts):
+        raise ValueError(value)
+    if len(parts) == 1:  # `arm64` is linux/arm64; `linux` alone is this machine's architecture
+        parts = [parts[0], _host_machine()] if parts[0] in _OSES else ["linux", parts[0]]
+    os_name = "darwin" if parts[0] == "macos" else parts[0]
+    arch, _, variant = _MACHINES.get(parts[1], parts[1]).partition("/")
+    variant = parts[2] if len(parts) == 3 else variant
+    if (arch, variant) in (("arm64", "v8"), ("arm64", "8"), ("amd64", "v1")):
+        variant = ""
+    elif arch == "arm":
+        variant = {"5": "v5", "6": "v6", "7": "v7", "8": "v8", "": "v7"}.get(variant, variant)
+    return "/".join(part for part in (os_name, arch, variant) if part)
+
+
+def _host_machine() -> str:
+    import platform as host
+
+    return _MACHINES.get(host.machine().lower(), host.machine().lower())
+
+
+def _cut(text: str, limit: int = _LONG) -> str:
+    """A user's value, shortened for a message."""
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
