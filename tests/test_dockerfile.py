@@ -1,6 +1,5 @@
 import hashlib
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -496,15 +495,9 @@ COPY --from=build /app /app
 
 # --- a corpus of real Dockerfiles -------------------------------------------------------------------
 
-CORPUS = json.loads((Path(__file__).parent / "data" / "dockerfiles" / "corpus.json").read_text())[
-    "dockerfiles"
-]
-
-
-def corpus_folder() -> Path:
-    """Where the copies are: $REGISTRIES_DOCKERFILE_CORPUS, else shared/dockerfiles beside the repository."""
-    named = os.environ.get("REGISTRIES_DOCKERFILE_CORPUS")
-    return Path(named) if named else Path(__file__).resolve().parents[2] / "shared" / "dockerfiles"
+CORPUS_DIR = Path(__file__).parent / "data" / "dockerfiles"
+CORPUS = json.loads((CORPUS_DIR / "corpus.json").read_text())["dockerfiles"]
+CORPUS_FILES = CORPUS_DIR / "files"
 
 
 def test_the_corpus_is_described() -> None:
@@ -513,6 +506,7 @@ def test_the_corpus_is_described() -> None:
         assert entry["repository"].count("/") == 1
         assert re.fullmatch(r"[0-9a-f]{40}", entry["commit"])
         assert entry["cases"]
+    assert sorted(path.name for path in CORPUS_FILES.iterdir()) == sorted(entry["file"] for entry in CORPUS)
     texts = " ".join(str(case) for entry in CORPUS for case in entry["cases"])
     for kind in (
         "FROM",
@@ -533,9 +527,8 @@ def test_the_corpus_is_described() -> None:
     ids=[f"{entry['file']}-{n}" for entry in CORPUS for n in range(len(entry["cases"]))],
 )
 def test_real_dockerfiles(entry: dict[str, Any], case: dict[str, Any]) -> None:
-    path = corpus_folder() / entry["file"]
-    if not path.is_file():
-        pytest.skip(f"the corpus copy of {entry['repository']}:{entry['path']} is not in {corpus_folder()}")
+    path = CORPUS_FILES / entry["file"]
+    assert path.is_file(), f"the copy of {entry['repository']}:{entry['path']} is missing from {CORPUS_FILES}"
     data = path.read_bytes()
     assert hashlib.sha256(data).hexdigest() == entry["sha256"], "the copy differs from the recorded commit"
     arguments = (
