@@ -1,6 +1,12 @@
 # The action's image. BASE_IMAGE can name a mirror of python:3.12-slim (or any Debian-like image
-# with python3 >= 3.11 and its venv module).
+# with python3 >= 3.11 and its venv module); DOCKER_CLI_IMAGE an image holding the docker CLI at
+# /usr/local/bin/docker and its plugins (buildx) under /usr/local/libexec/docker/cli-plugins/, as the
+# official docker:<version>-cli images do.
 ARG BASE_IMAGE=python:3.12-slim
+ARG DOCKER_CLI_IMAGE=docker:29.1.3-cli
+
+FROM ${DOCKER_CLI_IMAGE} AS docker-cli
+
 FROM ${BASE_IMAGE} AS install
 COPY requirements/runtime.txt /tmp/runtime.txt
 # Pinned and hashed: only these exact files are installed.
@@ -13,6 +19,9 @@ RUN /opt/venv/bin/pip install --no-cache-dir --no-compile --no-deps /tmp/src \
  && /opt/venv/bin/python /tmp/trim.py /opt/venv
 
 FROM ${BASE_IMAGE}
+# Builds run through the docker CLI's BuildKit (buildx), on the runner's daemon (its mounted socket).
+COPY --from=docker-cli /usr/local/bin/docker /usr/local/bin/docker
+COPY --from=docker-cli /usr/local/libexec/docker/cli-plugins/ /usr/local/libexec/docker/cli-plugins/
 COPY --from=install /opt/venv /opt/venv
 COPY entrypoint.py /entrypoint.py
 RUN ln -s /entrypoint.py /post.py

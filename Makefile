@@ -2,8 +2,8 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # What the bench needs from Debian: a Docker Engine, the CNCF Distribution registry, a static busybox
-# for base images, debootstrap for the action's local base image.
-DEB_PACKAGES := docker.io docker-registry busybox-static debootstrap ca-certificates
+# for base images, debootstrap for the action's local base image, skopeo (a non-docker client for exec).
+DEB_PACKAGES := docker.io docker-registry busybox-static debootstrap ca-certificates skopeo
 PYTEST_ARGS ?=
 
 .PHONY: test lint deps venv demo bench clean

@@ -156,6 +156,10 @@ def test_build_and_push_in_the_action(
     )
     target = f"{token_registry.server}/ci/app:1"
     dockerd.docker("rmi", "-f", private_registry.reference, check=False)
+    (job.workspace / "app" / "Dockerfile").write_text(
+        f"ARG BASE={private_registry.reference}\nFROM $BASE\n"
+        "RUN --mount=type=cache,target=/cache echo from-the-action > /made\n"
+    )
     main = job.run(
         "main",
         {
@@ -163,10 +167,14 @@ def test_build_and_push_in_the_action(
             "context": "app",
             "tags": target,
             "push": "true",
+            "network": "host",  # the bench's daemon has no bridge
         },
     )
     assert main.code == 0, main.text
+    assert "[internal] load build definition" in main.out  # BuildKit ran it: the image's docker CLI
     assert main.outputs["image-id"].startswith("sha256:")
+    assert main.outputs["imageid"] == main.outputs["image-id"]
+    assert json.loads(main.outputs["metadata"])["containerimage.digest"] == main.outputs["digest"]
     assert main.outputs["digest"].startswith("sha256:")
     base_images = json.loads(main.outputs["base-images"])
     assert list(base_images) == [private_registry.reference]
@@ -274,3 +282,32 @@ def test_a_failed_pre_flight_fails_the_step(
     assert "::error" in main.out
     assert "image-id" not in main.outputs  # the build did not run
     assert "Traceback" not in main.text
+
+
+def test_a_pull_request_check_annotates_the_dockerfile_line(
+    job: RunnerJob, private_registry: PrivateRegistry
+) -> None:
+    """`build: false`: the pre-flight alone, no build; each failure points at its Dockerfile line."""
+    (job.workspace / "app").mkdir()
+    (job.workspace / "app" / "Dockerfile").write_text(
+        f"FROM {private_registry.reference} AS base\n"
+        f"FROM {private_registry.server}/private/app:never-pushed\nCOPY --from=base /etc /etc\n"
+    )
+    entry = {"server": private_registry.server, "username": "alice", "password": private_registry.password}
+    main = job.run("main", {"registries": json.dumps([entry]), "context": "app", "build": "false"})
+    assert main.code == 1, main.text
+    annotation = next(line for line in main.out.splitlines() if line.startswith("::error file="))
+    assert annotation.startswith("::error file=app/Dockerfile,line=2,title=private-registries%3A not found::")
+    assert "image-id" not in main.outputs
+    checked = json.loads(main.outputs["base-images"])
+    assert checked[private_registry.reference].startswith("sha256:")
+    assert checked[f"{private_registry.server}/private/app:never-pushed"] == ""
+
+
+def test_build_inputs_without_a_context_are_said_to_be_ignored(job: RunnerJob) -> None:
+    main = job.run("main", {"registries": "[]", "tags": "r.example.org/app:1", "push": "true"})
+    assert main.code == 0, main.text
+    assert "::warning::input tags, push: no build without the context input, so ignored" in main.out
+    bad = job.run("main", {"registries": "[]", "context": "app", "file": "app/Nope"})
+    assert bad.code == 1
+    assert "give its path with input file" in bad.out

@@ -9,7 +9,7 @@ import pytest
 import requests
 import yaml
 
-from private_registries.engine import _follow
+from private_registries.builders.classic import _follow
 from private_registries.errors import BuildError
 from tests.clirun import Result, run_process
 from tests.servers.aws import AwsFront
@@ -192,7 +192,9 @@ COPY --from={private_registry.server}/no/such/repo:1 /x /x
     )
     wrong = "canary-wrong-7781"
     path = entries_file(tmp_path, [basic(private_registry), {**basic(token_registry), "password": wrong}])
-    result = registries(build_env(env, dockerd), "check", str(context), "--registries", str(path))
+    result = registries(
+        build_env(env, dockerd), "check", str(context), "--all-stages", "--registries", str(path)
+    )
     assert result.code == 1
     rows = {line.split()[0]: line.split()[2:] for line in result.out.splitlines()[1:]}
     assert rows[f"{private_registry.server}/private/app:no-such-tag"][:2] == ["not", "found"]
@@ -212,6 +214,12 @@ COPY --from={private_registry.server}/no/such/repo:1 /x /x
     built = registries(build_env(env, dockerd), "build", str(context), "--registries", str(path))
     assert built.code == 1  # the build does not start when the pre-flight fails
     assert "Built" not in built.out
+    # the last stage (the default target) needs only its own image and the one it copies from
+    target = registries(build_env(env, dockerd), "check", str(context), "--registries", str(path))
+    assert [line.split()[0] for line in target.out.splitlines()[1:]] == [
+        f"{unheld.server}/hidden/app:1",
+        f"{private_registry.server}/no/such/repo:1",
+    ]
 
 
 def test_check_shows_digests_for_good_images(

@@ -106,6 +106,16 @@ def test_the_file_is_checked_whole_with_convoxs_wording(
         "(write the host alone)",
     ]
     assert "hunter2" not in result.text
+    # in a workflow, each is an annotation on its entry's line (shown in a pull request's diff)
+    annotated = convox_cmd(capsys, {**env, "GITHUB_ACTIONS": "true"}, str(path))
+    lines = [line for line in annotated.out.splitlines() if line.startswith("::error file=")]
+    where = [line.split("::")[1].split(",title=")[0] for line in lines]
+    assert where[:3] == [
+        f"error file={path},line=5",
+        f"error file={path},line=7",
+        f"error file={path},line=10",
+    ]
+    assert where[-1] == f"error file={path},line=33"
 
 
 def test_no_services_and_no_file(

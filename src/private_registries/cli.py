@@ -22,8 +22,10 @@ COMMANDS = {
     "add": "manage:add",
     "remove": "manage:remove",
     "login": "login:run",
+    "images": "images:run",
     "check": "check:run",
     "build": "build:run",
+    "exec": "run:run",
     "action": "action:run",
     "pull-secret": "pullsecret:run",
     "inject": "inject:run",
@@ -94,28 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     deploy_parsers(commands, store, extra)
 
-    check = commands.add_parser(
-        "check", parents=[store, extra], help="pre-flight: can every base image of the Dockerfile be pulled?"
-    )
-    check.add_argument(
-        "context", metavar="CONTEXT", nargs="?", default=".", help="the build context (default: .)"
-    )
-    dockerfile_options(check)
-    aws_defaults(check)
-
-    build = commands.add_parser(
-        "build", parents=[store, extra], help="build with authenticated base-image pulls"
-    )
-    build.add_argument("context", metavar="CONTEXT", help="the build context")
-    dockerfile_options(build)
-    build.add_argument("-t", "--tag", action="append", metavar="TAG", help="name the image (may be repeated)")
-    build.add_argument("--label", action="append", metavar="KEY=VALUE", help="a label (may be repeated)")
-    build.add_argument("--target", metavar="STAGE", help="build up to this stage")
-    build.add_argument("--pull", action="store_true", help="always pull newer base images")
-    build.add_argument("--no-cache", action="store_true", help="do not use the build cache")
-    build.add_argument("--push", action="store_true", help="push every tag with its registry's credential")
-    build.add_argument("--no-check", action="store_true", help="skip the pre-flight check")
-    aws_defaults(build)
+    build_parsers(commands, store, extra)
 
     action = commands.add_parser(
         "action", help="the GitHub Action's stages (the action's entrypoint runs them)"
@@ -210,12 +191,108 @@ def workload_kinds(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def dockerfile_options(parser: argparse.ArgumentParser) -> None:
+def build_parsers(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    store: argparse.ArgumentParser,
+    extra: argparse.ArgumentParser,
+) -> None:
+    """images, check, build and exec: the build's images, their pre-flight, the build, any command."""
+    images = commands.add_parser(
+        "images", help="the images a build pulls, read from its Dockerfile (no network)"
+    )
+    context_argument(images)
+    dockerfile_options(images)
+    images.add_argument("--json", action="store_true", help="as JSON: a list of {image, instruction, line}")
+
+    check = commands.add_parser(
+        "check", parents=[store, extra], help="pre-flight: can every base image of the Dockerfile be pulled?"
+    )
+    context_argument(check)
+    dockerfile_options(check)
+    aws_defaults(check)
+
+    build = commands.add_parser(
+        "build",
+        parents=[store, extra],
+        help="build with authenticated base-image pulls (BuildKit); arguments after -- go to buildx",
+    )
+    build.add_argument("context", metavar="CONTEXT", help="the build context")
+    dockerfile_options(build, many_platforms=True)
+    build.add_argument(
+        "-t", "--tag", action="append", default=[], metavar="TAG", help="name the image (may be repeated)"
+    )
+    build.add_argument("--label", action="append", metavar="KEY=VALUE", help="a label (may be repeated)")
+    build.add_argument("--pull", action="store_true", help="always pull newer base images")
+    build.add_argument("--no-cache", action="store_true", help="do not use the build cache")
+    build.add_argument("--push", action="store_true", help="push every tag with its registry's credential")
+    build.add_argument("--no-check", action="store_true", help="skip the pre-flight check")
+    build.add_argument(
+        "--engine",
+        choices=("auto", "buildkit", "classic"),
+        default="auto",
+        help="buildkit: the docker CLI's buildx (or its own BuildKit); classic: the Engine API's legacy "
+        "builder; auto (default): BuildKit when the CLI can, else classic",
+    )
+    buildx = build.add_argument_group("BuildKit options (as buildx and docker/build-push-action name them)")
+    for flag, text in (
+        ("--cache-from", "import the build cache from here (type=registry,ref=IMAGE, ...)"),
+        ("--cache-to", "export the build cache there"),
+        ("--secret", "a secret for RUN --mount=type=secret: id=NAME,src=FILE or id=NAME,env=VARIABLE"),
+        ("--ssh", "an SSH agent or keys for RUN --mount=type=ssh: default, or ID=SOCKET|KEY"),
+        ("--build-context", "an extra build context: NAME=PATH|IMAGE|URL"),
+        ("--annotation", "an annotation of the image"),
+    ):
+        buildx.add_argument(
+            flag, action="append", default=[], metavar="VALUE", help=text + " (may be repeated)"
+        )
+    buildx.add_argument(
+        "-o", "--output", action="append", default=[], metavar="VALUE", help="where the result goes"
+    )
+    buildx.add_argument("--load", action="store_true", help="load the image into the daemon (buildx)")
+    buildx.add_argument(
+        "--provenance", metavar="VALUE", help="provenance attestation (true, false, mode=max)"
+    )
+    buildx.add_argument("--sbom", metavar="VALUE", help="SBOM attestation (true, false)")
+    buildx.add_argument("--network", metavar="MODE", help="the network of RUN steps (default, host, none)")
+    buildx.add_argument("--builder", metavar="NAME", help="the buildx builder instance to use")
+    buildx.add_argument("--metadata-file", metavar="FILE", help="write the build's metadata (JSON) there")
+    aws_defaults(build)
+
+    run = commands.add_parser(
+        "exec",
+        parents=[store, extra],
+        help="run a command with the registries' credentials in a temporary docker config",
+    )
+    run.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="the command to run")
+    aws_defaults(run)
+
+
+def context_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "context", metavar="CONTEXT", nargs="?", default=".", help="the build context (default: .)"
+    )
+
+
+def dockerfile_options(parser: argparse.ArgumentParser, *, many_platforms: bool = False) -> None:
     parser.add_argument("-f", "--file", metavar="FILE", help="the Dockerfile (default: CONTEXT/Dockerfile)")
     parser.add_argument(
         "--build-arg", action="append", metavar="NAME=VALUE", help="a build arg (may be repeated)"
     )
-    parser.add_argument("--platform", metavar="PLATFORM", help="target platform, e.g. linux/amd64")
+    parser.add_argument("--target", metavar="STAGE", help="the stage to build (default: the last)")
+    if many_platforms:
+        parser.add_argument(
+            "--platform",
+            dest="platforms",
+            action="append",
+            default=[],
+            metavar="PLATFORM",
+            help="target platform, e.g. linux/amd64 (several: repeat it, or list them with commas)",
+        )
+    else:
+        parser.add_argument("--platform", metavar="PLATFORM", help="target platform, e.g. linux/amd64")
+        parser.add_argument(
+            "--all-stages", action="store_true", help="every stage's images, not only those the target needs"
+        )
 
 
 def aws_defaults(parser: argparse.ArgumentParser) -> None:
@@ -236,7 +313,16 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     # `registries` alone, or with list's options only, is `registries list` (as `convox registries`).
     if not argv or (argv[0].startswith("-") and argv[0] not in {"-h", "--help", "--version"}):
         argv.insert(0, "list")
-    return build_parser().parse_args(argv)
+    # After `--`: buildx's own arguments (build), or the command to run (exec), taken as they are.
+    after: list[str] = []
+    if argv[0] in {"build", "exec"} and "--" in argv:
+        at = argv.index("--")
+        argv, after = argv[:at], argv[at + 1 :]
+    args = build_parser().parse_args(argv)
+    if args.command == "exec":
+        args.argv = [*args.argv, *after]
+    args.extra_args = after if args.command == "build" else []
+    return args
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:

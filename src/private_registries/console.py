@@ -98,8 +98,8 @@ class Console:
         for warning in dict.fromkeys(warnings):
             self.warn(warning)
 
-    def error(self, message: str, where: Location | None = None) -> None:
-        self._annotate("error", message, where)
+    def error(self, message: str, where: Location | None = None, title: str | None = None) -> None:
+        self._annotate("error", message, where, title)
 
     def notice(self, message: str) -> None:
         self._annotate("notice", message)
@@ -109,13 +109,16 @@ class Console:
         message = failure.message
         if failure.hint:
             message += "\n  " + failure.hint.replace("\n", "\n  ")
-        self.error(message, failure.where)
+        title = "private-registries" + (f": {failure.kind.label}" if failure.kind.label != "error" else "")
+        self.error(message, failure.where, title if failure.where else None)
 
     def failures(self, failures: Iterable[RegistriesError]) -> None:
         for failure in dict.fromkeys(failures):  # one AWS error may stand for several registries
             self.failure(failure)
 
-    def _annotate(self, level: str, message: str, where: Location | None = None) -> None:
+    def _annotate(
+        self, level: str, message: str, where: Location | None = None, title: str | None = None
+    ) -> None:
         # A message may quote a server or a build; escapes go first, so none can split a secret.
         message = MASKER.redact(plain(message))
         if not self.ci:
@@ -126,6 +129,8 @@ class Console:
             properties["file"] = MASKER.redact(plain(where.file))
             if where.line:
                 properties["line"] = where.line
+        if title:
+            properties["title"] = title
         self._command(gha.command(level, message, **properties))
 
     # --- workflow structure -----------------------------------------------------------------------

@@ -6,9 +6,12 @@ that two logins at once both land. A file we cannot parse is reported and left a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +81,31 @@ def remove(directory: Path, keys: Iterable[str]) -> list[str]:
     except OSError as exc:
         raise DockerConfigError(f"cannot write {path}: {exc.strerror}") from None
     return removed
+
+
+# What the CLI keeps in its config folder besides config.json, that a temporary config must still reach.
+SHARED_FOLDERS = ("buildx", "contexts", "cli-plugins")
+# Where credentials come from besides `auths`: dropped from a temporary config, so that only ours count.
+CREDENTIAL_KEYS = ("auths", "credsStore", "credHelpers")
+
+
+@contextlib.contextmanager
+def temporary(credentials: Iterable[Credential], user_dir: Path) -> Iterator[Path]:
+    """A private folder (0700) whose config.json holds exactly these credentials and the user's other
+    settings, with the user's buildx/, contexts/ and cli-plugins/ linked in; removed when done,
+    however it ends. Nothing is written to the user's folder."""
+    user_config = read(user_dir / CONFIG_FILE)
+    config = {key: value for key, value in user_config.items() if key not in CREDENTIAL_KEYS}
+    config["auths"] = {credential.config_key: auth_entry(credential) for credential in credentials}
+    folder = Path(tempfile.mkdtemp(prefix="registries-docker-"))  # 0700 from the start
+    try:
+        _write(folder / CONFIG_FILE, config)
+        for name in SHARED_FOLDERS:
+            if (user_dir / name).is_dir():
+                (folder / name).symlink_to((user_dir / name).resolve(), target_is_directory=True)
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)  # removes the links, never what they point to
 
 
 def read(path: Path) -> dict[str, Any]:

@@ -60,6 +60,24 @@ _OSES = frozenset({"linux", "windows", "darwin", "freebsd", "netbsd", "openbsd",
 _LONG = 80
 
 
+@dataclass(frozen=True, kw_only=True)
+class DockerfileOptions:
+    """Which Dockerfile, read with which build args, for which platform."""
+
+    context: Path = Path(".")
+    file: Path | None = None  # default: CONTEXT/Dockerfile
+    build_args: Mapping[str, str] = field(default_factory=dict)
+    platform: str | None = None
+    target: str | None = None  # the stage built (default: the last); BuildKit pulls only what it needs
+    all_stages: bool = (
+        False  # every stage's images (as the classic builder pulls them), not only the target's
+    )
+
+    @property
+    def path(self) -> Path:
+        return self.file or self.context / "Dockerfile"
+
+
 @dataclass(frozen=True)
 class BaseImage:
     image: ImageRef

@@ -91,11 +91,22 @@ class RegistriesError(Exception):
 
     def at(self, where: Location) -> Self:
         """The same failure, pointing at `where` (the line that asked for what failed)."""
-        located = type(self).__new__(type(self))  # not copy.copy: it would call __init__ with args
-        located.__dict__.update(self.__dict__)
-        located.args = self.args
+        located = self._copy()
         located.where = where
         return located
+
+    def reworded(self, message: str, hint: str | None) -> Self:
+        """The same failure, told in other words (a face's names for things)."""
+        copy = self._copy()
+        copy.message, copy.hint = message, hint
+        copy.args = (message,)
+        return copy
+
+    def _copy(self) -> Self:
+        copy = type(self).__new__(type(self))  # not copy.copy: it would call __init__ with args
+        copy.__dict__.update(self.__dict__)
+        copy.args = self.args
+        return copy
 
 
 class UsageError(RegistriesError):

@@ -40,3 +40,24 @@ def import_image(dockerd: Dockerd, reference: str, marker: str = "") -> str:
     """`docker import` a busybox image as `reference`; returns its image ID."""
     result = dockerd.docker("import", "-", reference, input=busybox_tar(marker or reference))
     return result.stdout.strip()
+
+
+DEBIAN_DOCKER_CLI = "/usr/bin/docker"  # Debian's docker.io: BuildKit built in, no buildx plugin
+DOCKER_CLI_STAND_IN = "bench/docker-cli:stand-in"
+
+
+def docker_cli_stand_in(dockerd: Dockerd) -> str:
+    """What the official docker:<version>-cli image gives the action's image, made offline: Debian's
+    docker CLI at /usr/local/bin/docker and an empty plugins folder (no buildx: its BuildKit is the
+    CLI's own). The CLI links only libc, which the action's Debian base has."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for folder in ("usr", "usr/local", "usr/local/bin", "usr/local/libexec", "usr/local/libexec/docker",
+                       "usr/local/libexec/docker/cli-plugins"):  # fmt: skip
+            info = tarfile.TarInfo(folder)
+            info.type = tarfile.DIRTYPE
+            info.mode = 0o755
+            tar.addfile(info)
+        tar.add(DEBIAN_DOCKER_CLI, arcname="usr/local/bin/docker")
+    dockerd.docker("import", "-", DOCKER_CLI_STAND_IN, input=buffer.getvalue())
+    return DOCKER_CLI_STAND_IN

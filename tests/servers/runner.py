@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.servers.dockerd import Dockerd
+from tests.servers.images import docker_cli_stand_in
 from tests.servers.procs import BenchError, require
 
 REPO = Path(__file__).resolve().parents[2]
@@ -81,12 +82,15 @@ def python_base(dockerd: Dockerd) -> str:
 def build_action_image(dockerd: Dockerd) -> str:
     """`docker build` of this repository's Dockerfile, as the runner builds a `uses: ./` action."""
     base = python_base(dockerd)
+    cli = docker_cli_stand_in(dockerd)
     result = dockerd.docker(
         "build",
         "--network",
         "host",
         "--build-arg",
         f"BASE_IMAGE={base}",
+        "--build-arg",
+        f"DOCKER_CLI_IMAGE={cli}",
         "-t",
         ACTION_IMAGE,
         str(REPO),

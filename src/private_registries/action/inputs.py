@@ -9,11 +9,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from private_registries.builders import BuildSpec
 from private_registries.deploy.kubernetes import DEFAULT_NAME, check_name, check_namespace
-from private_registries.errors import InputError
+from private_registries.dockerfile import DockerfileOptions
+from private_registries.errors import Caveat, InputError, RegistriesError
 from private_registries.secret import Secret
 from private_registries.services.build import BuildOptions
-from private_registries.services.images import DockerfileOptions
 from private_registries.services.inject import InjectOptions
 from private_registries.services.pull_secret import PullSecretOptions
 
@@ -43,6 +44,11 @@ def flag(env: Mapping[str, str], name: str, default: bool) -> bool:
 def items(env: Mapping[str, str], name: str) -> list[str]:
     """A list input: one item a line, or comma-separated."""
     return [item.strip() for item in re.split(r"[\n,]", raw(env, name)) if item.strip()]
+
+
+def lines(env: Mapping[str, str], name: str) -> list[str]:
+    """A list input whose items hold commas (type=registry,ref=...): one item a line."""
+    return [line.strip() for line in raw(env, name).splitlines() if line.strip()]
 
 
 def pairs(env: Mapping[str, str], name: str) -> dict[str, str]:
@@ -79,6 +85,22 @@ class ActionInputs:
     pull: bool = False
     push: bool = False
     check: bool = True
+    build: bool = True  # false: the pre-flight alone (a pull request's check; no daemon needed)
+    # build-push-action's names for BuildKit's options (its `secrets` is our build-secrets)
+    platforms: Sequence[str] = ()
+    cache_from: Sequence[str] = ()
+    cache_to: Sequence[str] = ()
+    build_secrets: Sequence[str] = ()
+    ssh: Sequence[str] = ()
+    build_contexts: Mapping[str, str] = field(default_factory=dict)
+    outputs: Sequence[str] = ()
+    load: bool = False
+    no_cache: bool = False
+    provenance: str | None = None
+    sbom: str | None = None
+    annotations: Sequence[str] = ()
+    network: str | None = None
+    builder: str | None = None
     manifests: Sequence[str] = ()
     pull_secret_name: str = DEFAULT_NAME
     namespace: str = ""
@@ -106,6 +128,21 @@ class ActionInputs:
             pull=flag(env, "pull", False),
             push=flag(env, "push", False),
             check=flag(env, "check", True),
+            build=flag(env, "build", True),
+            platforms=items(env, "platforms"),
+            cache_from=lines(env, "cache-from"),
+            cache_to=lines(env, "cache-to"),
+            build_secrets=lines(env, "build-secrets"),
+            ssh=lines(env, "ssh"),
+            build_contexts=pairs(env, "build-contexts"),
+            outputs=lines(env, "outputs"),
+            load=flag(env, "load", False),
+            no_cache=flag(env, "no-cache", False),
+            provenance=raw(env, "provenance") or None,
+            sbom=raw(env, "sbom") or None,
+            annotations=lines(env, "annotations"),
+            network=raw(env, "network") or None,
+            builder=raw(env, "builder") or None,
             manifests=items(env, "manifests"),
             pull_secret_name=check_name(
                 raw(env, "pull-secret-name") or DEFAULT_NAME, "input pull-secret-name"
@@ -126,19 +163,42 @@ class ActionInputs:
             context=Path(self.context),
             file=Path(self.file) if self.file else None,
             build_args=self.build_args,
-            platform=self.platform,
+            platform=",".join(self.platforms) or self.platform,
+            target=self.target,
         )
 
     def build_options(self, dockerfile: DockerfileOptions) -> BuildOptions:
-        return BuildOptions(
-            dockerfile=dockerfile,
+        platforms = list(self.platforms) or ([self.platform] if self.platform else [])
+        spec = BuildSpec(
             tags=self.tags,
             labels=self.labels,
-            target=self.target,
+            platforms=platforms,
             pull=self.pull,
+            no_cache=self.no_cache,
             push=self.push,
-            check=self.check,
+            load=self.load,
+            cache_from=self.cache_from,
+            cache_to=self.cache_to,
+            secrets=self.build_secrets,
+            ssh=self.ssh,
+            build_contexts=self.build_contexts,
+            outputs=self.outputs,
+            provenance=self.provenance,
+            sbom=self.sbom,
+            annotations=self.annotations,
+            network=self.network,
+            builder=self.builder,
         )
+        return BuildOptions(dockerfile=dockerfile, spec=spec, check=self.check)
+
+    def ignored(self) -> list[Caveat]:
+        """Build inputs given without `context`: there is no build for them to change."""
+        if self.context:
+            return []
+        given = [name for name, value in _build_inputs(self).items() if value]
+        if not given:
+            return []
+        return [Caveat(f"input {', '.join(given)}: no build without the context input, so ignored")]
 
     def pull_secret_options(self, folder: Path) -> PullSecretOptions:
         return PullSecretOptions(
@@ -151,3 +211,73 @@ class ActionInputs:
         if not paths:
             raise InputError(f"input manifests: no file matches {', '.join(self.manifests)}")
         return InjectOptions(files=paths, name=self.pull_secret_name, servers=servers)
+
+
+def _build_inputs(inputs: ActionInputs) -> dict[str, object]:
+    """The inputs that only a build reads (`check` and `build` default to true: not counted)."""
+    return {
+        "file": inputs.file,
+        "tags": inputs.tags,
+        "build-args": inputs.build_args,
+        "target": inputs.target,
+        "platform": inputs.platform,
+        "platforms": inputs.platforms,
+        "labels": inputs.labels,
+        "pull": inputs.pull,
+        "push": inputs.push,
+        "cache-from": inputs.cache_from,
+        "cache-to": inputs.cache_to,
+        "build-secrets": inputs.build_secrets,
+        "ssh": inputs.ssh,
+        "build-contexts": inputs.build_contexts,
+        "outputs": inputs.outputs,
+        "load": inputs.load,
+        "no-cache": inputs.no_cache,
+        "provenance": inputs.provenance,
+        "sbom": inputs.sbom,
+        "annotations": inputs.annotations,
+        "network": inputs.network,
+        "builder": inputs.builder,
+    }
+
+
+# How the CLI's flags, quoted in messages and hints, are called in the action.
+_INPUT_NAMES = {
+    "-f FILE": "file",
+    "--file": "file",
+    "--build-arg": "build-args",
+    "--target": "target",
+    "-t TAG": "tags",
+    "-t": "tags",
+    "--tag": "tags",
+    "--label": "labels",
+    "--platform": "platforms",
+    "--push": "push",
+    "--pull": "pull",
+    "--no-cache": "no-cache",
+    "--cache-from": "cache-from",
+    "--cache-to": "cache-to",
+    "--secret": "build-secrets",
+    "--ssh": "ssh",
+    "--build-context": "build-contexts",
+    "--output": "outputs",
+    "--provenance": "provenance",
+    "--sbom": "sbom",
+    "--annotation": "annotations",
+    "--network": "network",
+    "--builder": "builder",
+    "--name": "pull-secret-name",
+    "--namespace": "namespace",
+}
+_FLAG = re.compile(
+    "|".join(rf"(?<![\w-]){re.escape(flag)}(?![\w-])" for flag in sorted(_INPUT_NAMES, key=len, reverse=True))
+)
+
+
+def as_inputs(error: RegistriesError) -> RegistriesError:
+    """The error as the action's user reads it: naming inputs (`file`), not the CLI's flags (`-f FILE`)."""
+
+    def rename(text: str) -> str:
+        return _FLAG.sub(lambda match: f"input {_INPUT_NAMES[match[0]]}", text)
+
+    return error.reworded(rename(error.message), rename(error.hint) if error.hint else None)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from private_registries import fixes, gha, views
@@ -25,12 +26,14 @@ from private_registries.action.state import ActionState
 from private_registries.config import Registry, merge
 from private_registries.console import Console
 from private_registries.context import Context, github_token_from
+from private_registries.dockerfile import DockerfileOptions
 from private_registries.errors import Failures, RegistriesError
 from private_registries.images import parse_image
 from private_registries.keychain import Keychain
 from private_registries.services.build import build
+from private_registries.services.check import check
 from private_registries.services.convox import ConvoxOptions, convox
-from private_registries.services.images import DockerfileOptions, images
+from private_registries.services.images import images
 from private_registries.services.inject import inject
 from private_registries.services.login import LoginOptions, login
 from private_registries.services.pull_secret import pull_secret
@@ -60,15 +63,18 @@ class MainStage:
 
     def run(self) -> None:
         inputs = self.inputs
+        self.console.warn_all(inputs.ignored())
         held = self.read_registries()
         with Keychain(held, self.context()) as keychain:
             servers = [parse_image(tag, f"input tags: {tag!r}").server for tag in inputs.tags]
             dockerfile = inputs.dockerfile()
             if dockerfile is not None:
-                servers = images(dockerfile).servers + servers
+                servers = images(replace(dockerfile, all_stages=True)).servers + servers
             self.log_in(merge(held, keychain.entries(servers)), keychain)
-            if dockerfile is not None:
+            if dockerfile is not None and inputs.build:
                 self.build(dockerfile, keychain)
+            elif dockerfile is not None:
+                self.check(dockerfile, keychain)
             if self.report.credentials and self.report.folder is not None:
                 self.deploy(self.report.folder, keychain)
         if inputs.export_docker_config and self.report.outputs.get("docker-config"):
@@ -126,10 +132,23 @@ class MainStage:
         self.report.built = result = build(options, keychain, views.BuildLog(self.console))
         self.report.fail(self.console, *result.failures)
         if result.image_id:
-            digests = json.dumps(result.base_images)
             self.report.outputs.update(
-                {"image-id": result.image_id, "digest": result.digest, "base-images": digests}
+                {
+                    "image-id": result.image_id,
+                    "imageid": result.image_id,
+                    "digest": result.digest,
+                    "metadata": json.dumps(result.metadata),
+                    "base-images": json.dumps(result.base_images),
+                }
             )
+
+    def check(self, dockerfile: DockerfileOptions, keychain: Keychain) -> None:
+        """`build: false`: the pre-flight alone, each failure an annotation on its Dockerfile line."""
+        result = check(dockerfile, keychain)
+        views.checks(self.console, result)
+        self.report.checked = result
+        self.report.fail(self.console, *result.failures)
+        self.report.outputs["base-images"] = json.dumps(result.digests)
 
     def deploy(self, folder: Path, keychain: Keychain) -> None:
         """The pull secret, imagePullSecrets in the manifests, and convox.yml's passwordEnv exports."""

@@ -9,12 +9,14 @@ from pathlib import Path
 
 from private_registries import gha
 from private_registries.action import summary
+from private_registries.action.inputs import as_inputs
 from private_registries.action.state import ActionState
 from private_registries.console import Console
 from private_registries.credential import Credential
 from private_registries.errors import RegistriesError
 from private_registries.secret import Secret
 from private_registries.services.build import BuildResult
+from private_registries.services.check import CheckResult
 
 
 @dataclass
@@ -26,14 +28,17 @@ class Report:
     folder: Path | None = None  # where config.json (and the pull secret) went
     state: ActionState | None = None
     built: BuildResult | None = None
+    checked: CheckResult | None = None  # the pre-flight alone (`build: false`)
 
     def fail(self, console: Console, *failures: RegistriesError) -> None:
-        console.failures(failures)
-        self.failures += failures
+        named = [as_inputs(failure) for failure in failures]  # `file`, not `-f FILE`
+        console.failures(named)
+        self.failures += named
 
     def hand_over(self, env: Mapping[str, str], console: Console) -> None:
         """Outputs, state and summary: for what did work, even when something failed."""
         built = self.built
+        checked = built.checked if built and built.image_id else self.checked
         try:
             gha.set_outputs(env, self.outputs)
             if self.state is not None:
@@ -42,7 +47,7 @@ class Report:
                 summary.render(
                     self.credentials,
                     failures=[failure.message for failure in self.failures],
-                    base_images=built.base_images if built and built.image_id else {},
+                    base_images=checked.digests if checked else {},
                     image_id=built.image_id if built else "",
                     pushed=built.pushed if built else {},
                     notes=self.notes,

@@ -1,25 +1,47 @@
-"""`registries build`: pre-flight, then an authenticated build (and push)."""
+"""`registries build`: pre-flight, then an authenticated build (BuildKit by default) and push."""
 
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Mapping
+from pathlib import Path
 
 from private_registries import views
+from private_registries.builders import BuildSpec, Engine
 from private_registries.commands import common
 from private_registries.console import Console
+from private_registries.errors import InputError
+from private_registries.fsutil import atomic_write
 from private_registries.services.build import BuildOptions, build
 
 
 def run(args: argparse.Namespace, env: Mapping[str, str], console: Console) -> int:
-    options = BuildOptions(
-        dockerfile=common.dockerfile_options(args, env),
-        tags=args.tag or [],
+    spec = BuildSpec(
+        tags=args.tag,
         labels=common.build_args(args.label, env, "--label"),
-        target=args.target,
+        platforms=[p.strip() for value in args.platforms for p in value.split(",") if p.strip()],
         pull=args.pull,
         no_cache=args.no_cache,
         push=args.push,
+        load=args.load,
+        cache_from=args.cache_from,
+        cache_to=args.cache_to,
+        secrets=args.secret,
+        ssh=args.ssh,
+        build_contexts=common.build_args(args.build_context, env, "--build-context"),
+        outputs=args.output,
+        provenance=args.provenance,
+        sbom=args.sbom,
+        annotations=args.annotation,
+        network=args.network,
+        builder=args.builder,
+        extra_args=args.extra_args,
+    )
+    options = BuildOptions(
+        dockerfile=common.dockerfile_options(args, env),
+        spec=spec,
+        engine=Engine(args.engine),
         check=not args.no_check,
     )
     held = common.registries(args, env, console, with_passwords=True)
@@ -28,6 +50,11 @@ def run(args: argparse.Namespace, env: Mapping[str, str], console: Console) -> i
     if result.failures:
         console.failures(result.failures)
         return 1
+    if args.metadata_file:
+        try:
+            atomic_write(Path(args.metadata_file), json.dumps(result.metadata, indent=2).encode(), mode=0o644)
+        except OSError as exc:
+            raise InputError(f"cannot write {args.metadata_file}: {exc.strerror}") from None
     console.echo(f"Built {result.image_id}" + (f" ({', '.join(result.tags)})" if result.tags else ""))
     for tag, digest in result.pushed.items():
         console.echo(f"Pushed {tag}@{digest}")

@@ -14,8 +14,8 @@ from private_registries.store import Store, open_store
 from private_registries.store.options import StoreOptions
 
 if TYPE_CHECKING:  # HTTP and Dockerfile parsing load only for the commands that use them
+    from private_registries.dockerfile import DockerfileOptions
     from private_registries.keychain import Keychain
-    from private_registries.services.images import DockerfileOptions
 
 
 def store_options(args: argparse.Namespace) -> StoreOptions:
@@ -86,11 +86,13 @@ def build_args(
 
 
 def dockerfile_options(args: argparse.Namespace, env: Mapping[str, str]) -> DockerfileOptions:
-    from private_registries.services.images import DockerfileOptions
+    from private_registries.dockerfile import DockerfileOptions
 
     return DockerfileOptions(
         context=Path(args.context or "."),
         file=Path(args.file) if args.file else None,
         build_args=build_args(args.build_arg, env),
-        platform=args.platform,
+        platform=getattr(args, "platform", None),
+        target=args.target,
+        all_stages=getattr(args, "all_stages", False),
     )

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ruamel.yaml.nodes import MappingNode
 
@@ -103,29 +103,48 @@ def check_entry(entry: object) -> str | None:  # noqa: PLR0911 (one return per r
     return None
 
 
-def validate(manifest: Manifest) -> tuple[list[Entry], list[str]]:
+class Problem(NamedTuple):
+    """An error Convox would report, and the line of convox.yml it is about (None: not known)."""
+
+    message: str
+    line: int | None = None
+
+
+def validate(manifest: Manifest) -> tuple[list[Entry], list[Problem]]:
     """The valid entries and Convox's error for each invalid one (`service NAME imagePullSecrets[i]: ...`)."""
     entries: list[Entry] = []
-    errors: list[str] = []
+    errors: list[Problem] = []
+
+    def line(*path: str | int) -> int | None:
+        node = yamledit.node_at(manifest.document.node, ("services", *path))
+        return yamledit.line_of(node) if node is not None else None
+
     for service, config in manifest.services.items():
         listed = config.get(KEY) if isinstance(config, Mapping) else None
         if listed is None:
             continue
         if not isinstance(listed, list):
-            errors.append(f"service {service} {KEY}: expected a list of registry entries")
+            errors.append(
+                Problem(f"service {service} {KEY}: expected a list of registry entries", line(service, KEY))
+            )
             continue
         seen: dict[str, int] = {}
         for index, item in enumerate(listed):
             problem = check_entry(item)
             if problem:
-                errors.append(f"service {service} {KEY}[{index}]: {problem}")
+                errors.append(
+                    Problem(f"service {service} {KEY}[{index}]: {problem}", line(service, KEY, index))
+                )
                 continue
             registry = _text(item["registry"])
             if registry.lower() in seen:
                 errors.append(
-                    f"service {service} {KEY}[{index}]: duplicate registry {_go_quote(registry)} "
-                    f"(also declared at index {seen[registry.lower()]}); "
-                    "each registry may be declared at most once per service"
+                    Problem(
+                        f"service {service} {KEY}[{index}]: duplicate registry {_go_quote(registry)} "
+                        f"(also declared at index {seen[registry.lower()]}); "
+                        "each registry may be declared at most once per service",
+                        line(service, KEY, index),
+                    )
                 )
                 continue
             seen[registry.lower()] = index
@@ -220,12 +239,12 @@ def _verify(manifest: Manifest, after: str, additions: Sequence[tuple[Missing, s
 
 def convox_exports(
     manifest: Manifest, entries: Sequence[Entry], credentials: Sequence[Credential], env: Mapping[str, str]
-) -> tuple[dict[str, Secret], list[str]]:
+) -> tuple[dict[str, Secret], list[Problem]]:
     """The passwordEnv values to export (name -> password of the registry we hold), and the problems:
     an unset passwordEnv of a registry we do not hold, a username that is not the one we hold."""
     held = {c.server: c for c in credentials}
     exports: dict[str, Secret] = {}
-    problems = []
+    problems: list[Problem] = []
     for entry in entries:
         if not entry.password_env:
             continue
@@ -233,20 +252,30 @@ def convox_exports(
         if credential is None:
             if not env.get(entry.password_env):
                 problems.append(
-                    f"{entry.where}: passwordEnv {entry.password_env} is not set, and {entry.registry} "
-                    "is not a registry we hold"
+                    Problem(
+                        f"{entry.where}: passwordEnv {entry.password_env} is not set, and {entry.registry} "
+                        "is not a registry we hold",
+                        entry.line,
+                    )
                 )
             continue
         user = username(entry.username, env)
         if user is not None and user != credential.username:
             problems.append(
-                f"{entry.where}: username {entry.username!r} is not the one held for {entry.registry} "
-                f"({credential.username!r}); the pull would be refused"
+                Problem(
+                    f"{entry.where}: username {entry.username!r} is not the one held for {entry.registry} "
+                    f"({credential.username!r}); the pull would be refused",
+                    entry.line,
+                )
             )
             continue
         previous = exports.get(entry.password_env)
         if previous is not None and previous != credential.password:
-            problems.append(f"{entry.where}: passwordEnv {entry.password_env} is used for two registries")
+            problems.append(
+                Problem(
+                    f"{entry.where}: passwordEnv {entry.password_env} is used for two registries", entry.line
+                )
+            )
             continue
         exports[entry.password_env] = credential.password
     return exports, problems

@@ -44,7 +44,7 @@ from private_registries.deploy.workloads import (
     is_custom,
     looks_like_pod_specs,
 )
-from private_registries.errors import InputError, RegistriesError
+from private_registries.errors import InputError, Location, RegistriesError
 from private_registries.fsutil import atomic_write
 from private_registries.images import image_server
 
@@ -537,7 +537,10 @@ class _Editor:
                 within=target.create,
             )
         except InputError as error:
-            raise InputError(f"{self.where}: {target.title}: {error.message}", hint=error.hint) from None
+            where = Location(self.where, yamledit.line_of(node))
+            raise InputError(
+                f"{self.where}: {target.title}: {error.message}", hint=error.hint, where=where
+            ) from None
         if not part.start <= edit.start <= edit.end <= part.end:
             raise RegistriesError(f"{self.where}: {target.title}: {NOT_AS_MEANT}", hint=BUG)
         self.edits.setdefault(part.start, []).append(edit)

@@ -19,7 +19,7 @@ from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from private_registries.errors import InputError
+from private_registries.errors import InputError, Location
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
 NULL_TAG = "tag:yaml.org,2002:null"
@@ -66,11 +66,15 @@ def parse(text: str, where: str, *, start: int = 0, end: int | None = None) -> l
             constructor = YAML(typ="safe", pure=True).constructor
             data = [constructor.construct_document(node) for node in nodes]
     except DuplicateKeyError as exc:  # its own message quotes both values: they may be secrets
-        raise InputError(f"{where}: {_at(exc)}duplicate key", hint="keep one of the two") from None
+        raise InputError(
+            f"{where}: {_at(exc)}duplicate key", hint="keep one of the two", where=_location(where, exc)
+        ) from None
     except MarkedYAMLError as exc:
         hint = "render the template first (helm template ...)" if "{{" in text else None
         raise InputError(
-            f"{where}: not valid YAML {_at(exc)}{exc.problem or exc.context}", hint=hint
+            f"{where}: not valid YAML {_at(exc)}{exc.problem or exc.context}",
+            hint=hint,
+            where=_location(where, exc),
         ) from None
     except YAMLError as exc:
         raise InputError(f"{where}: not valid YAML ({type(exc).__name__})") from None
@@ -125,6 +129,11 @@ def _shift(root: Node | None, index: int, line: int) -> None:
                 stack += [key, value]
         elif isinstance(node, SequenceNode):
             stack += node.value
+
+
+def _location(where: str, exc: MarkedYAMLError) -> Location:
+    mark = exc.problem_mark or exc.context_mark
+    return Location(where, mark.line + 1 if mark else None)
 
 
 def _at(exc: MarkedYAMLError) -> str:

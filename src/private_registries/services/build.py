@@ -1,31 +1,29 @@
-"""A build: the pre-flight, then a build with exactly the credentials its base images need, then a push
-of each tag with its registry's credential. The daemon's log goes to the caller's `BuildProgress`."""
+"""A build: the pre-flight, then a build (BuildKit by default) with exactly the credentials of the
+registries it pulls from and pushes to, then the push. The log goes to the caller's progress."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from private_registries import engine
+from private_registries import builders
+from private_registries.builders import BuildSpec, Engine
+from private_registries.dockerfile import DockerfileOptions
 from private_registries.errors import Failures, InputError, RegistriesError
 from private_registries.images import parse_image
 from private_registries.keychain import Keychain
-from private_registries.secret import MASKER
+from private_registries.secret import MASKER, basic_auth
 from private_registries.services.check import CheckResult, check_images
-from private_registries.services.images import DockerfileOptions, images
+from private_registries.services.images import images
 
 
 @dataclass(frozen=True, kw_only=True)
 class BuildOptions:
-    dockerfile: DockerfileOptions
-    tags: Sequence[str] = ()
-    labels: Mapping[str, str] = field(default_factory=dict)
-    target: str | None = None
-    pull: bool = False
-    no_cache: bool = False
-    push: bool = False
+    dockerfile: DockerfileOptions  # its platform is taken from spec.platforms
+    spec: BuildSpec = field(default_factory=BuildSpec)
+    engine: Engine = Engine.AUTO
     check: bool = True  # the pre-flight first; a failure there stops the build
 
 
@@ -45,6 +43,8 @@ class BuildResult:
     image_id: str = ""  # "": nothing was built (the pre-flight failed)
     tags: tuple[str, ...] = ()
     pushed: Mapping[str, str] = field(default_factory=dict)  # tag -> digest
+    metadata: Mapping[str, object] = field(default_factory=dict)  # buildx's metadata (or its gist)
+    engine: str = ""  # which engine built it
 
     @property
     def failures(self) -> list[RegistriesError]:
@@ -60,55 +60,47 @@ class BuildResult:
 
 
 def build(options: BuildOptions, keychain: Keychain, progress: BuildProgress) -> BuildResult:
+    spec = options.spec
     context = options.dockerfile.context
     if not context.is_dir():
         raise InputError(f"build context {context} is not a folder")
-    if options.push and not options.tags:
-        raise InputError("--push needs at least one tag", hint="name it: -t registry.example.org/team/app:1")
-    tag_servers = [parse_image(tag, f"tag {tag!r}").server for tag in options.tags]
-    found = images(options.dockerfile)
+    if spec.push and not spec.tags:
+        raise InputError("a push needs at least one tag", hint="name it: -t registry.example.org/team/app:1")
+    tag_servers = [parse_image(tag, f"tag {tag!r}").server for tag in spec.tags]
+    builder = builders.choose(options.engine, keychain.context.env)
+    builders.check_options(builder, spec)
+    # BuildKit pulls only the stages the target needs; the classic builder pulls them all.
+    dockerfile = replace(
+        options.dockerfile, platform=",".join(spec.platforms) or None, all_stages=not builder.buildkit
+    )
+    found = images(dockerfile)
+    builder.check_dockerfile(found.text, str(found.path))
     checked = None
     if options.check and found.images:
         checked = check_images(found, keychain)
         progress.checked(checked)
         if not checked.ok:
             return BuildResult(checked)
-    servers = found.servers
-    credentials, failures = keychain.credentials([*servers, *(tag_servers if options.push else [])])
+    credentials, failures = keychain.credentials([*found.servers, *(tag_servers if spec.push else [])])
     if failures:
         raise Failures(failures)
-    _refuse_secrets(options)
-    client = engine.connect(keychain.context.env)
-    spec = engine.BuildSpec(
-        context=context,
-        dockerfile=options.dockerfile.file,
-        tags=options.tags,
-        build_args=options.dockerfile.build_args,
-        labels=options.labels,
-        target=options.target,
-        platform=options.dockerfile.platform,
-        pull=options.pull,
-        no_cache=options.no_cache,
-    )
-    with progress.section(f"Build {', '.join(options.tags) or context}"):
-        image_id = engine.build(client, spec, [c for c in credentials if c.server in servers], progress.line)
-    pushed: dict[str, str] = {}
-    if options.push:
-        by_server = {credential.server: credential for credential in credentials}
-        for tag, server in zip(options.tags, tag_servers, strict=True):
-            with progress.section(f"Push {tag}"):
-                pushed[tag] = engine.push(client, tag, by_server.get(server), progress.line)
-    return BuildResult(checked, image_id, tuple(options.tags), pushed)
+    _refuse_secrets(dockerfile, spec, keychain)
+    built = builder.build(dockerfile, spec, credentials, progress)
+    return BuildResult(checked, built.image_id, tuple(spec.tags), built.pushed, built.metadata, builder.name)
 
 
-def _refuse_secrets(options: BuildOptions) -> None:
-    """Build args and labels are kept in the image for anyone who pulls it: no secret may ride them."""
+def _refuse_secrets(dockerfile: DockerfileOptions, spec: BuildSpec, keychain: Keychain) -> None:
+    """Build args and labels are kept in the image for anyone who pulls it: no secret may ride them,
+    nor the base64 form config.json gives a password (made here, if no check made it already)."""
+    for registry in keychain.held:
+        if registry.username and registry.password:
+            basic_auth(registry.username, registry.password)
     known = [value for value in MASKER.known() if len(value) >= 6]
-    for kind, values in (("build arg", options.dockerfile.build_args), ("label", options.labels)):
+    for kind, values in (("build arg", dockerfile.build_args), ("label", spec.labels)):
         for name, value in values.items():
             if any(secret in value for secret in known):
                 raise InputError(
                     f"{kind} {name} carries a registry secret; the image would keep it (docker history)",
                     hint="registry credentials reach the build's FROM pulls without build args; "
-                    "for a secret a RUN step needs, use a BuildKit secret mount instead",
+                    "for a secret a RUN step needs, use a BuildKit secret mount (--secret) instead",
                 )

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from private_registries import preflight
+from private_registries.dockerfile import DockerfileOptions
 from private_registries.errors import RegistriesError
 from private_registries.keychain import Keychain
 from private_registries.preflight import ImageCheck
-from private_registries.services.images import DockerfileImages, DockerfileOptions, images
+from private_registries.services.images import DockerfileImages, images
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from private_registries.deploy import convox as convoxyml
 from private_registries.deploy import kubernetes, manifests
-from private_registries.deploy.convox import Entry, Missing
+from private_registries.deploy.convox import Entry, Missing, Problem
 from private_registries.errors import Caveat, InputError, Location, RegistriesError
 from private_registries.keychain import Keychain
 from private_registries.secret import Secret
@@ -95,5 +95,7 @@ def convox(options: ConvoxOptions, keychain: Keychain) -> ConvoxResult:
     )
 
 
-def _errors(path: Path, problems: list[str]) -> tuple[RegistriesError, ...]:
-    return tuple(InputError(f"{path}: {problem}", where=Location(str(path))) for problem in problems)
+def _errors(path: Path, problems: list[Problem]) -> tuple[RegistriesError, ...]:
+    return tuple(
+        InputError(f"{path}: {message}", where=Location(str(path), line)) for message, line in problems
+    )

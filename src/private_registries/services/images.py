@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from private_registries import dockerfile
-from private_registries.dockerfile import BaseImage
-
-
-@dataclass(frozen=True, kw_only=True)
-class DockerfileOptions:
-    """Which Dockerfile, read with which build args, for which platform."""
-
-    context: Path = Path(".")
-    file: Path | None = None  # default: CONTEXT/Dockerfile
-    build_args: Mapping[str, str] = field(default_factory=dict)
-    platform: str | None = None
-
-    @property
-    def path(self) -> Path:
-        return self.file or self.context / "Dockerfile"
+from private_registries.dockerfile import BaseImage, DockerfileOptions
 
 
 @dataclass(frozen=True)
 class DockerfileImages:
     path: Path
+    text: str
     images: tuple[BaseImage, ...]
 
     @property
@@ -37,5 +23,12 @@ class DockerfileImages:
 def images(options: DockerfileOptions) -> DockerfileImages:
     path = options.path
     text = dockerfile.read(path)
-    found = dockerfile.base_images(text, str(path), options.build_args, options.platform)
-    return DockerfileImages(path, tuple(found))
+    found = dockerfile.base_images(
+        text,
+        str(path),
+        options.build_args,
+        options.platform,
+        target=options.target,
+        all_stages=options.all_stages,
+    )
+    return DockerfileImages(path, text, tuple(found))

@@ -1,37 +1,87 @@
-"""The Docker Engine API's builder (the Docker SDK), handed exactly the credentials the Dockerfile
-needs in `X-Registry-Config`: no prior `docker login`, nothing written to the user's docker config.
-Pushes each tag with the credential of that tag's registry (`X-Registry-Auth`).
+"""The Engine API's legacy builder (the Docker SDK): the fallback when no BuildKit can be driven.
+
+It is handed exactly the credentials the Dockerfile needs in `X-Registry-Config`: no prior `docker
+login`, nothing written to the user's docker config. It pushes each tag with the credential of that
+tag's registry (`X-Registry-Auth`). It pulls every stage's images, and knows none of BuildKit's
+syntax (a Dockerfile that needs it is refused before the build, naming the line).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from private_registries.builders.spec import BuildSpec, Built, Progress
 from private_registries.credential import Credential
-from private_registries.errors import BuildError
+from private_registries.dockerfile import DockerfileOptions
+from private_registries.errors import BuildError, Location
 from private_registries.images import parse_image
 from private_registries.text import plain
 
 _STEP = re.compile(r"^Step \d+/\d+ : ")
 
 
-@dataclass(frozen=True, kw_only=True)
-class BuildSpec:
-    """What the daemon is asked to build."""
+class ClassicBuilder:
+    name = "classic builder"
+    buildkit = False
 
-    context: Path
-    dockerfile: Path | None = None
-    tags: Sequence[str] = ()
-    build_args: Mapping[str, str] = field(default_factory=dict)
-    labels: Mapping[str, str] = field(default_factory=dict)
-    target: str | None = None
-    platform: str | None = None
-    pull: bool = False
-    no_cache: bool = False
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def refuses(self, spec: BuildSpec) -> dict[str, str]:
+        refused: dict[str, str] = {}
+        buildkit = {"--secret": spec.secrets, "--ssh": spec.ssh, "--output": spec.outputs}
+        buildx = {
+            "--cache-to": spec.cache_to,
+            "--build-context": spec.build_contexts,
+            "--provenance": spec.provenance,
+            "--sbom": spec.sbom,
+            "--annotation": spec.annotations,
+            "--builder": spec.builder,
+            "arguments after --": spec.extra_args,
+        }
+        refused.update({flag: "BuildKit" for flag, value in buildkit.items() if value})
+        refused.update({flag: "buildx" for flag, value in buildx.items() if value})
+        if len(spec.platforms) > 1:
+            refused["--platform with several platforms"] = "buildx"
+        return refused
+
+    def check_dockerfile(self, text: str, path: str) -> None:
+        """A Dockerfile written for BuildKit is refused before the build, naming the line."""
+        from private_registries.dockerfile import needs_buildkit
+
+        found = needs_buildkit(text, path)
+        if found:
+            line, reason = found
+            raise BuildError(
+                f"{path}:{line}: {reason} needs BuildKit; the classic builder cannot build this Dockerfile",
+                hint="build with BuildKit: install the docker CLI's buildx plugin, "
+                "or use a docker CLI that has BuildKit (--engine buildkit)",
+                where=Location(path, line),
+            )
+
+    def build(
+        self,
+        dockerfile: DockerfileOptions,
+        spec: BuildSpec,
+        credentials: Sequence[Credential],
+        progress: Progress,
+    ) -> Built:
+        client = connect(self.env)
+        tags = list(spec.tags)
+        with progress.section(f"Build {', '.join(tags) or dockerfile.context}"):
+            image_id = build(client, dockerfile, spec, list(credentials), progress.line)
+        pushed: dict[str, str] = {}
+        if spec.push:
+            by_server = {credential.server: credential for credential in credentials}
+            for tag in tags:
+                with progress.section(f"Push {tag}"):
+                    pushed[tag] = push(client, tag, by_server.get(parse_image(tag).server), progress.line)
+        metadata: dict[str, object] = {"containerimage.config.digest": image_id}
+        if pushed:
+            metadata["containerimage.digest"] = next(iter(pushed.values()))
+        return Built(image_id, pushed, metadata)
 
 
 def registry_config(credentials: Sequence[Credential]) -> dict[str, dict[str, str]]:
@@ -70,21 +120,27 @@ def connect(env: Mapping[str, str]) -> Any:
 
 
 def build(
-    client: Any, options: BuildSpec, credentials: Sequence[Credential], log: Callable[[str], None]
+    client: Any,
+    dockerfile: DockerfileOptions,
+    spec: BuildSpec,
+    credentials: Sequence[Credential],
+    log: Callable[[str], None],
 ) -> str:
     """Build; returns the image ID. Streams the daemon's log through `log`."""
     client.registry_config = registry_config(credentials)
-    tags = list(options.tags)
+    tags = list(spec.tags)
     stream = client.build(
-        path=str(options.context),
-        dockerfile=str(options.dockerfile) if options.dockerfile else None,
+        path=str(dockerfile.context),
+        dockerfile=str(dockerfile.file) if dockerfile.file else None,
         tag=tags[0] if tags else None,
-        buildargs=dict(options.build_args) or None,
-        labels=dict(options.labels) or None,
-        target=options.target,
-        platform=options.platform,
-        pull=options.pull,
-        nocache=options.no_cache,
+        buildargs=dict(dockerfile.build_args) or None,
+        labels=dict(spec.labels) or None,
+        target=dockerfile.target,
+        platform=spec.platforms[0] if spec.platforms else None,
+        pull=spec.pull,
+        nocache=spec.no_cache,
+        cache_from=list(spec.cache_from) or None,
+        network_mode=spec.network,
         rm=True,
         forcerm=True,
         decode=True,

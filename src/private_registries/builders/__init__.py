@@ -1,0 +1,104 @@
+"""The engines a build runs on, and the choice among them.
+
+- buildx: `docker buildx build`, when the docker CLI's buildx plugin answers (every option; remote,
+  docker-container and kubernetes builders through `builder`);
+- BuildKit built into the CLI: `docker build` with DOCKER_BUILDKIT=1, for a CLI of Docker 18.09 to 22
+  without the plugin (Debian's docker.io, say): secrets, ssh, outputs, cache imports, one platform;
+- classic: the Engine API's legacy builder, only when neither can.
+
+The CLI is `REGISTRIES_DOCKER_CLI` (a path or a name on PATH), else `docker`. Credentials reach the
+CLI's engines through a temporary DOCKER_CONFIG (dockerconfig.temporary), the classic builder
+through X-Registry-Config.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+from private_registries.builders.spec import Builder, BuildSpec, Built, Engine, Progress
+from private_registries.errors import BuildError, InputError
+
+__all__ = ["BuildSpec", "Builder", "Built", "Engine", "Progress", "check_options", "choose"]
+
+CLI_VARIABLE = "REGISTRIES_DOCKER_CLI"
+_PROBE_SECONDS = 20
+_VERSION = re.compile(r"Docker version (\d+)\.(\d+)")
+
+
+def choose(engine: Engine, env: Mapping[str, str]) -> Builder:
+    """The engine asked for; with `auto`, the best one this machine's docker CLI can drive."""
+    if engine == Engine.CLASSIC:
+        return _classic(env)
+    cli = _cli(env)
+    if cli is not None:
+        from private_registries.builders.cli import CliBuilder
+
+        if _answers(cli, ["buildx", "version"], env, "github.com/docker/buildx"):
+            return CliBuilder(cli, env, buildx=True)
+        if _has_builtin_buildkit(cli, env):
+            return CliBuilder(cli, env, buildx=False)
+    if engine == Engine.BUILDKIT:
+        where = f"the docker CLI {cli}" if cli else "no docker CLI (none on PATH)"
+        raise BuildError(
+            f"no BuildKit to build with: {where} has no buildx plugin, and no BuildKit of its own",
+            hint="install the buildx plugin (docker-buildx, or docker/setup-buildx-action in a workflow), "
+            f"point {CLI_VARIABLE} at a docker CLI that has it, or use --engine classic",
+        )
+    return _classic(env)
+
+
+def _classic(env: Mapping[str, str]) -> Builder:
+    from private_registries.builders.classic import ClassicBuilder
+
+    return ClassicBuilder(env)
+
+
+def _cli(env: Mapping[str, str]) -> str | None:
+    name = env.get(CLI_VARIABLE) or "docker"
+    if "/" in name:
+        return name if Path(name).exists() else None
+    return shutil.which(name, path=env.get("PATH"))
+
+
+def _run(cli: str, args: list[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str] | None:
+    try:
+        return subprocess.run(
+            [cli, *args], env=dict(env), capture_output=True, text=True, timeout=_PROBE_SECONDS, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+def _answers(cli: str, args: list[str], env: Mapping[str, str], expected: str) -> bool:
+    answer = _run(cli, args, env)
+    return answer is not None and answer.returncode == 0 and expected in answer.stdout
+
+
+def _has_builtin_buildkit(cli: str, env: Mapping[str, str]) -> bool:
+    """Docker 18.09 to 22 built BuildKit into `docker build` (DOCKER_BUILDKIT=1); 23 moved it to buildx."""
+    answer = _run(cli, ["--version"], env)
+    match = _VERSION.search(answer.stdout) if answer else None
+    if not match:
+        return False
+    version = (int(match[1]), int(match[2]))
+    return (18, 9) <= version < (23, 0)
+
+
+def check_options(builder: Builder, spec: BuildSpec) -> None:
+    """Refuse, before anything runs, what `builder` cannot do, naming the engine that could."""
+    refused = builder.refuses(spec)
+    if not refused:
+        return
+    able = "buildx" if "buildx" in refused.values() else "BuildKit"
+    how = (
+        "install the docker CLI's buildx plugin (docker/setup-buildx-action in a workflow), "
+        f"or point {CLI_VARIABLE} at a docker CLI that has it"
+        if able == "buildx"
+        else f"build with BuildKit: --engine buildkit ({CLI_VARIABLE} names the docker CLI to drive)"
+    )
+    these = "these" if len(refused) > 1 else "this"
+    raise InputError(f"{', '.join(refused)}: the {builder.name} cannot do {these}; {able} can", hint=how)

@@ -1,0 +1,192 @@
+"""Builds through the docker CLI's BuildKit: `docker buildx build`, or `docker build` with
+DOCKER_BUILDKIT=1 on a CLI that has BuildKit built in and no buildx plugin (Docker 18.09 to 22).
+
+BuildKit takes registry credentials from the CLI's config through its session, never from the
+daemon; so the CLI runs with DOCKER_CONFIG pointing at a private temporary folder that holds exactly
+the credentials of this build's registries, the user's other settings, and links to the user's
+buildx/, contexts/ and cli-plugins/ (builders, contexts and plugins keep working). It is removed
+when the build ends, however it ends.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import tempfile
+from collections import deque
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from private_registries import dockerconfig
+from private_registries.builders.spec import BuildSpec, Built, Progress
+from private_registries.credential import Credential
+from private_registries.dockerfile import DockerfileOptions
+from private_registries.errors import BuildError
+from private_registries.text import plain
+
+_TAIL = 40  # lines of a failed build's log quoted in its error
+_FAILURE = re.compile(r"^(?:#\d+ )?(?:ERROR|error|failed to solve)\b.*", re.IGNORECASE)
+_PUSHED = re.compile(r"digest: (sha256:[0-9a-f]{64})")
+
+
+class CliBuilder:
+    def __init__(self, cli: str, env: Mapping[str, str], *, buildx: bool) -> None:
+        self.cli = cli
+        self.env = env
+        self.buildx = buildx
+        self.name = "buildx" if buildx else "BuildKit of the docker CLI (no buildx plugin)"
+        self.buildkit = True
+
+    def refuses(self, spec: BuildSpec) -> dict[str, str]:
+        if self.buildx:
+            return {}
+        only_buildx = {
+            "--cache-to": spec.cache_to,
+            "--build-context": spec.build_contexts,
+            "--provenance": spec.provenance,
+            "--sbom": spec.sbom,
+            "--annotation": spec.annotations,
+            "--builder": spec.builder,
+        }
+        refused = {flag: "buildx" for flag, value in only_buildx.items() if value}
+        if len(spec.platforms) > 1:
+            refused["--platform with several platforms"] = "buildx"
+        return refused
+
+    def check_dockerfile(self, text: str, path: str) -> None:
+        pass  # BuildKit reads whatever the parser read; its frontend says the rest
+
+    def arguments(self, dockerfile: DockerfileOptions, spec: BuildSpec, scratch: Path) -> list[str]:
+        """The CLI's arguments: build-push-action's inputs, as buildx (or `docker build`) spells them."""
+        repeated = {
+            "--tag": spec.tags,
+            "--build-arg": [f"{name}={value}" for name, value in dockerfile.build_args.items()],
+            "--label": [f"{name}={value}" for name, value in spec.labels.items()],
+            "--cache-from": spec.cache_from,
+            "--cache-to": spec.cache_to,
+            "--secret": spec.secrets,
+            "--ssh": spec.ssh,
+            "--output": spec.outputs,
+            "--annotation": spec.annotations,
+            "--build-context": [f"{name}={value}" for name, value in spec.build_contexts.items()],
+        }
+        once = {
+            "--file": str(dockerfile.file) if dockerfile.file else None,
+            "--target": dockerfile.target,
+            "--platform": ",".join(spec.platforms) or None,
+            "--provenance": spec.provenance,
+            "--sbom": spec.sbom,
+            "--network": spec.network,
+            "--builder": spec.builder,
+            "--iidfile": str(scratch / "iid"),
+            "--metadata-file": str(scratch / "metadata.json") if self.buildx else None,
+        }
+        switches = {
+            "--pull": spec.pull,
+            "--no-cache": spec.no_cache,
+            "--load": spec.load and self.buildx,
+            "--push": spec.push and self.buildx,  # docker build cannot: its tags are pushed after
+        }
+        args = ["buildx", "build"] if self.buildx else ["build"]
+        args.append("--progress=plain")
+        args += [part for flag, values in repeated.items() for value in values for part in (flag, value)]
+        args += [part for flag, value in once.items() if value for part in (flag, value)]
+        args += [flag for flag, on in switches.items() if on]
+        return [*args, *spec.extra_args, str(dockerfile.context)]
+
+    def build(
+        self,
+        dockerfile: DockerfileOptions,
+        spec: BuildSpec,
+        credentials: Sequence[Credential],
+        progress: Progress,
+    ) -> Built:
+        user_config = dockerconfig.default_dir(self.env)
+        with (
+            dockerconfig.temporary(credentials, user_config) as config,
+            tempfile.TemporaryDirectory(prefix="registries-build-") as scratch,
+        ):
+            env = {**self.env, "DOCKER_CONFIG": str(config)}
+            if not self.buildx:
+                env["DOCKER_BUILDKIT"] = "1"
+            with progress.section(f"Build {', '.join(spec.tags) or dockerfile.context}"):
+                self._run(self.arguments(dockerfile, spec, Path(scratch)), env, progress, "the build")
+            metadata = _metadata(Path(scratch))
+            image_id = _read(Path(scratch) / "iid") or str(metadata.get("containerimage.config.digest", ""))
+            pushed: dict[str, str] = {}
+            if spec.push and self.buildx:
+                digest = str(metadata.get("containerimage.digest", ""))
+                pushed = dict.fromkeys(spec.tags, digest)
+            elif spec.push:
+                for tag in spec.tags:
+                    with progress.section(f"Push {tag}"):
+                        log = self._run(["push", tag], env, progress, f"the push of {tag}")
+                    pushed[tag] = _pushed_digest(log, tag)
+        if not self.buildx:
+            metadata = {"containerimage.config.digest": image_id}
+            if pushed:
+                metadata["containerimage.digest"] = next(iter(pushed.values()))
+        if not image_id and not spec.outputs:
+            raise BuildError("the build finished without an image ID")
+        return Built(image_id, pushed, metadata)
+
+    def _run(self, args: list[str], env: Mapping[str, str], progress: Progress, what: str) -> list[str]:
+        """Run the CLI, its output streamed line by line (no escapes but colours); its tail kept."""
+        tail: deque[str] = deque(maxlen=_TAIL)
+        try:
+            process = subprocess.Popen(
+                [self.cli, *args],
+                env=dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+            )
+        except OSError as exc:
+            raise BuildError(f"cannot run the docker CLI {self.cli}: {exc.strerror}") from None
+        with process:
+            try:
+                for raw in process.stdout or ():
+                    line = plain(raw.rstrip("\n"), keep_colours=True)
+                    tail.append(plain(line))
+                    progress.line(line)
+            except BaseException:  # Ctrl-C: the CLI got it too; make sure it is gone before cleaning up
+                process.kill()
+                raise
+        if process.returncode != 0:
+            unreachable = any("Cannot connect to the Docker daemon" in line for line in tail)
+            hint = "start it, or point DOCKER_HOST at a running one" if unreachable else None
+            raise BuildError(_failure(what, list(tail)), hint=hint)
+        return list(tail)
+
+
+def _failure(what: str, tail: list[str]) -> str:
+    reason = next((line for line in reversed(tail) if _FAILURE.match(line.strip())), "")
+    shown = "\n".join(f"  | {line}" for line in tail[-20:])
+    return f"{what} failed" + (f": {reason.strip()}" if reason else "") + (f"\n{shown}" if shown else "")
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return ""
+
+
+def _metadata(scratch: Path) -> dict[str, object]:
+    text = _read(scratch / "metadata.json")
+    try:
+        data = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _pushed_digest(log: list[str], tag: str) -> str:
+    for line in reversed(log):
+        match = _PUSHED.search(line)
+        if match:
+            return match[1]
+    raise BuildError(f"the docker CLI pushed {tag} but reported no digest")

@@ -1,0 +1,21 @@
+"""`registries images`: the images a build pulls, read from its Dockerfile (no network)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+
+from private_registries.commands import common
+from private_registries.console import Console
+from private_registries.services.images import images
+
+
+def run(args: argparse.Namespace, env: Mapping[str, str], console: Console) -> int:
+    found = images(common.dockerfile_options(args, env))
+    if args.json:
+        console.json([{"image": str(b.image), "instruction": b.source, "line": b.line} for b in found.images])
+    else:
+        console.table(
+            ["IMAGE", "INSTRUCTION", "LINE"], [[str(b.image), b.source, str(b.line)] for b in found.images]
+        )
+    return 0
