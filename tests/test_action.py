@@ -43,6 +43,10 @@ def secret_entry(reg: PrivateRegistry) -> str:
     return json.dumps({"server": reg.server, "username": reg.username, "password": reg.password})
 
 
+def secret_entry_of(reg: PrivateRegistry) -> dict[str, str]:
+    return {"server": reg.server, "username": reg.username, "password": reg.password}
+
+
 def secrets_input(*registries: PrivateRegistry, **others: str) -> str:
     """`${{ toJSON(secrets) }}`: every secret of the repository, ours among them."""
     from private_registries.sources import secret_name
@@ -60,8 +64,10 @@ def unmasked(step: StepResult, *values: str) -> list[str]:
     ]
 
 
-def as_runner_user(dockerd: Dockerd, config: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """A later step on the host: the runner user (not root) with the DOCKER_CONFIG the action left."""
+def as_runner_user(
+    dockerd: Dockerd, config: str, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """A step on the host: the runner user (not root) with this DOCKER_CONFIG, running docker."""
     os.chmod(dockerd.socket, 0o666)  # noqa: S103 - the bench daemon, so the runner user can reach it
     env = {
         "PATH": os.environ["PATH"],
@@ -77,7 +83,9 @@ def as_runner_user(dockerd: Dockerd, config: str, *args: str) -> subprocess.Comp
         dockerd.client_binary,
         *args,
     ]
-    return subprocess.run(argv, env=env, capture_output=True, text=True, check=False, timeout=300)
+    return subprocess.run(
+        argv, env=env, input=stdin, capture_output=True, text=True, check=False, timeout=300
+    )
 
 
 def test_main_later_step_and_post(
@@ -145,6 +153,117 @@ def test_main_later_step_and_post(
     assert post.code == 0, post.text
     assert not Path(config).exists()
     assert not pull_secret.exists()
+
+
+def owner_and_mode(path: Path) -> tuple[int, int]:
+    found = path.stat()
+    return found.st_uid, stat.S_IMODE(found.st_mode)
+
+
+def files_of(folder: Path) -> dict[str, tuple[bytes, int, int]]:
+    """Every file under `folder`: its bytes, owner and mode (what a later step relies on)."""
+    return {
+        str(path.relative_to(folder)): (
+            path.read_bytes(),
+            path.stat().st_uid,
+            stat.S_IMODE(path.stat().st_mode),
+        )
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def as_setup_buildx(folder: Path) -> None:
+    """What docker/setup-buildx-action leaves: its builder instance under $DOCKER_CONFIG/buildx."""
+    instances = folder / "buildx" / "instances"
+    instances.mkdir(parents=True)
+    (instances / "builder-4242").write_text('{"Name":"builder-4242","Driver":"docker-container"}')
+    (folder / "buildx" / "current").write_text('{"Key":"unix:///var/run/docker.sock","Name":"builder-4242"}')
+    for path in (folder / "buildx", instances, instances / "builder-4242", folder / "buildx" / "current"):
+        os.chown(path, RUNNER_UID, RUNNER_UID)
+
+
+def as_login_action(dockerd: Dockerd, folder: Path, reg: PrivateRegistry) -> None:
+    """What docker/login-action does: `docker login --password-stdin` into $DOCKER_CONFIG."""
+    logged = as_runner_user(
+        dockerd, str(folder), "login", "-u", reg.username, "--password-stdin", reg.server, stdin=reg.password
+    )
+    assert logged.returncode == 0, logged.stderr
+
+
+@pytest.mark.parametrize("where", ["runner-temp", "workspace"])
+def test_after_login_and_setup_buildx_it_merges_into_their_docker_config(
+    job: RunnerJob,
+    dockerd: Dockerd,
+    private_registry: PrivateRegistry,
+    token_registry: PrivateRegistry,
+    where: str,
+) -> None:
+    """An earlier step set DOCKER_CONFIG (a host path) and logged in there; setup-buildx-action made
+    its builder there. The action merges into that folder, leaves DOCKER_CONFIG alone, and post
+    takes out only what it added, putting back the entry it replaced."""
+    folder = (job.temp if where == "runner-temp" else job.workspace) / "docker-config"
+    folder.mkdir(mode=0o700)
+    os.chown(folder, RUNNER_UID, RUNNER_UID)
+    job.env["DOCKER_CONFIG"] = str(folder)  # as `echo DOCKER_CONFIG=... >> $GITHUB_ENV` leaves it
+    as_login_action(dockerd, folder, token_registry)
+    config = json.loads((folder / "config.json").read_text())
+    stale = {"auth": base64.b64encode(f"{private_registry.username}:expired".encode()).decode()}
+    config["auths"][private_registry.server] = stale  # an old login the action replaces
+    config["psFormat"] = "table {{.ID}}"
+    (folder / "config.json").write_text(json.dumps(config))
+    as_setup_buildx(folder)
+    before, buildx = json.loads((folder / "config.json").read_text()), files_of(folder / "buildx")
+
+    main = job.run("main", {"registries": json.dumps([secret_entry_of(private_registry)])})
+    assert main.code == 0, main.text
+    assert "DOCKER_CONFIG" not in main.env  # left as it is
+    assert main.outputs["docker-config"] == str(folder)  # the host's path
+    merged = json.loads((folder / "config.json").read_text())
+    assert merged["psFormat"] == before["psFormat"]
+    assert merged["auths"][token_registry.server] == before["auths"][token_registry.server]
+    assert merged["auths"][private_registry.server] != stale
+    assert (folder / "config.json").stat().st_uid == RUNNER_UID
+    assert files_of(folder / "buildx") == buildx
+    pull_secret = Path(main.outputs["pull-secret-file"])
+    assert pull_secret.parent.parent == job.temp and not pull_secret.is_relative_to(folder)
+
+    for reg in (private_registry, token_registry):  # a later step sees both logins
+        dockerd.docker("rmi", "-f", reg.reference, check=False)
+        pulled = as_runner_user(dockerd, str(folder), "pull", reg.reference)
+        assert pulled.returncode == 0, pulled.stderr
+
+    post = job.run("post", {})
+    assert post.code == 0, post.text
+    assert json.loads((folder / "config.json").read_text()) == before
+    assert files_of(folder / "buildx") == buildx
+    assert not pull_secret.parent.exists()
+    assert "put back 1 it had replaced" in post.out
+
+
+def test_first_then_login_and_setup_buildx_write_into_its_folder(
+    job: RunnerJob, dockerd: Dockerd, private_registry: PrivateRegistry, token_registry: PrivateRegistry
+) -> None:
+    """No DOCKER_CONFIG yet: the action exports a folder of its own; setup-buildx-action and
+    login-action after it write there; post takes out only the action's entries and files."""
+    main = job.run("main", {"registries": json.dumps([secret_entry_of(private_registry)])})
+    assert main.code == 0, main.text
+    folder = Path(main.env["DOCKER_CONFIG"])
+    assert job.env["DOCKER_CONFIG"] == str(folder)
+    as_setup_buildx(folder)
+    as_login_action(dockerd, folder, token_registry)
+    buildx = files_of(folder / "buildx")
+    for reg in (private_registry, token_registry):
+        dockerd.docker("rmi", "-f", reg.reference, check=False)
+        pulled = as_runner_user(dockerd, str(folder), "pull", reg.reference)
+        assert pulled.returncode == 0, pulled.stderr
+
+    post = job.run("post", {})
+    assert post.code == 0, post.text
+    left = json.loads((folder / "config.json").read_text())["auths"]
+    assert set(left) == {token_registry.server}  # login-action's, for its own post step
+    assert files_of(folder / "buildx") == buildx
+    assert sorted(p.name for p in folder.iterdir()) == ["buildx", "config.json"]
 
 
 def test_build_and_push_in_the_action(

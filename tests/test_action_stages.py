@@ -1,13 +1,16 @@
 """The action's stages in-process, for what the container tests cannot reach cheaply: input parsing,
 a post stage that must warn, never fail, and a step summary that a hostile message cannot bend."""
 
+import json
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
 from private_registries.action import post, summary
 from private_registries.action.inputs import ActionInputs
-from private_registries.action.state import ActionState
+from private_registries.action.runner import Mount, Runner
+from private_registries.action.state import PULL_SECRET_FILE, UNDO_FILE, ActionState
 from private_registries.console import Console
 from private_registries.errors import InputError
 from tests.servers.runner import read_file_command
@@ -51,20 +54,94 @@ def state_env(tmp_path: Path, state: ActionState) -> dict[str, str]:
     return {f"STATE_{name}": value for name, value in read_file_command(saved).items()}
 
 
-def test_post_removes_the_folder_main_made(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def own_folder(tmp_path: Path, written: dict[str, object], replaced: dict[str, object]) -> Path:
+    """Main's own folder, holding the record of what it wrote and what it replaced."""
     folder = tmp_path / "private-registries-1234"
     folder.mkdir()
-    (folder / "config.json").write_text("{}")
-    state = ActionState(logout=True, docker_config=str(folder), docker_config_host="/host/_temp/x")
+    (folder / UNDO_FILE).write_text(json.dumps({"written": written, "replaced": replaced}))
+    return folder
+
+
+OURS = {"auth": "b3Vyczpwdw=="}
+THEIRS = {"auth": "dGhlaXJzOnB3"}
+
+
+def test_post_removes_the_folder_main_made(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = own_folder(tmp_path, {"r.example.org": OURS}, {})
+    (folder / "config.json").write_text(json.dumps({"auths": {"r.example.org": OURS}}))
+    (folder / PULL_SECRET_FILE).write_text("kind: Secret\n")
+    state = ActionState(folder=str(folder), docker_config=str(folder), docker_config_host="/host/_temp/x")
     assert post.run(state_env(tmp_path, state), Console(ci=True)) == 0
     assert not folder.exists()
-    assert "Removed /host/_temp/x" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Removed 1 credentials from /host/_temp/x/config.json" in out and "Removed /host/_temp/x" in out
+
+
+def test_post_leaves_what_later_steps_wrote_into_its_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The folder main exported: a later login and buildx's builders are theirs, not main's."""
+    folder = own_folder(tmp_path, {"r.example.org": OURS}, {})
+    config = {"auths": {"r.example.org": OURS, "later.example.org": THEIRS}}
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "buildx").mkdir()
+    state = ActionState(folder=str(folder), docker_config=str(folder))
+    assert post.run(state_env(tmp_path, state), Console(ci=True)) == 0
+    assert json.loads((folder / "config.json").read_text()) == {"auths": {"later.example.org": THEIRS}}
+    assert sorted(p.name for p in folder.iterdir()) == ["buildx", "config.json"]
+    assert "Left what later steps put in" in capsys.readouterr().out
+
+
+def test_post_restores_the_jobs_docker_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Merged into the job's DOCKER_CONFIG: added entries go, replaced ones come back, an entry a later
+    step rewrote stays, and every other key and file is left as it was."""
+    job = tmp_path / "job-docker"
+    (job / "buildx" / "instances").mkdir(parents=True)
+    (job / "buildx" / "instances" / "builder").write_text("{}")
+    old = {"auth": "b2xkOm9sZA=="}
+    written = {"added.example.org": OURS, "replaced.example.org": OURS, "rewritten.example.org": OURS}
+    folder = own_folder(tmp_path, written, {"replaced.example.org": old})
+    before = {"auths": {"replaced.example.org": old, "kept.example.org": THEIRS}, "psFormat": "x"}
+    after_main = {
+        "auths": {**before["auths"], **written, "rewritten.example.org": THEIRS},
+        "psFormat": "x",
+    }
+    (job / "config.json").write_text(json.dumps(after_main))
+    state = ActionState(
+        folder=str(folder),
+        docker_config=str(job),
+        merged=True,
+        added=("added.example.org", "rewritten.example.org"),
+        replaced=("replaced.example.org",),
+    )
+    assert post.run(state_env(tmp_path, state), Console(ci=True)) == 0
+    assert json.loads((job / "config.json").read_text()) == {
+        "auths": {**before["auths"], "rewritten.example.org": THEIRS},
+        "psFormat": "x",
+    }
+    assert (job / "buildx" / "instances" / "builder").read_text() == "{}"
+    assert not folder.exists()
+    out = capsys.readouterr().out
+    assert "Removed 1 credentials from" in out and "put back 1 it had replaced" in out
+    assert "rewritten.example.org: rewritten in" in out
+
+
+def test_post_warns_when_the_record_of_a_merge_is_gone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job = tmp_path / "job-docker"
+    job.mkdir()
+    state = ActionState(
+        folder=str(tmp_path / "gone"), docker_config=str(job), merged=True, added=("a.example.org",)
+    )
+    assert post.run(state_env(tmp_path, state), Console(ci=True)) == 0
+    assert "keeps a.example.org" in capsys.readouterr().out
 
 
 def test_post_does_nothing_without_logout(tmp_path: Path) -> None:
-    folder = tmp_path / "docker"
-    folder.mkdir()
-    assert post.run(state_env(tmp_path, ActionState(logout=False, docker_config=str(folder))), Console()) == 0
+    folder = own_folder(tmp_path, {}, {})
+    state = ActionState(logout=False, folder=str(folder), docker_config=str(folder))
+    assert post.run(state_env(tmp_path, state), Console()) == 0
     assert folder.exists()
     assert post.run({}, Console()) == 0  # main left no state: it wrote nothing
 
@@ -72,7 +149,10 @@ def test_post_does_nothing_without_logout(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "state",
     [
-        '{"logout": "yes", "docker_config": "/x", "docker_config_host": ""}',
+        '{"logout": "yes", "folder": "/x", "docker_config": "/x", "docker_config_host": "", "merged": false,'
+        ' "added": [], "replaced": []}',
+        '{"logout": true, "folder": "/x", "docker_config": "/x", "docker_config_host": "", "merged": false,'
+        ' "added": [1], "replaced": []}',
         '{"logout": true}',
         "not json",
     ],
@@ -90,8 +170,70 @@ def test_post_warns_and_never_fails_on_a_state_it_does_not_know(
 def test_post_warns_when_it_cannot_remove(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     not_a_folder = tmp_path / "file"
     not_a_folder.write_text("x")
-    assert post.run(state_env(tmp_path, ActionState(docker_config=str(not_a_folder))), Console(ci=True)) == 0
+    state = ActionState(folder=str(not_a_folder), docker_config=str(not_a_folder))
+    assert post.run(state_env(tmp_path, state), Console(ci=True)) == 0
     assert "::warning::could not remove the registry credentials" in capsys.readouterr().out
+
+
+def test_the_state_round_trips() -> None:
+    state = ActionState(folder="/f", docker_config="/d", merged=True, added=("a",), replaced=("b", "c"))
+    saved = json.dumps(asdict(state))
+    assert ActionState.load({"STATE_private_registries": saved}) == state
+
+
+HOME_ON_HOST = "/home/runner/work/_temp/_github_home"
+CONTAINER = Runner(
+    Path("/github/runner_temp"),
+    "/home/runner/work/_temp",
+    (1001, 127),
+    (
+        Mount("/home/runner/work/_temp/_github_home", Path("/github/home")),
+        Mount("/home/runner/work/app/app", Path("/github/workspace")),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "inside", "host"),
+    [
+        # as the runner rewrites the env value (the first mapping that matches: runner.temp)
+        ("/github/runner_temp/docker", "/github/runner_temp/docker", "/home/runner/work/_temp/docker"),
+        (
+            "/github/runner_temp/_github_home/.docker",
+            "/github/runner_temp/_github_home/.docker",
+            "/home/runner/work/_temp/_github_home/.docker",
+        ),
+        ("/github/home/.docker", "/github/home/.docker", "/home/runner/work/_temp/_github_home/.docker"),
+        ("/github/workspace/.docker", "/github/workspace/.docker", "/home/runner/work/app/app/.docker"),
+        # a host path under a mount, as an older runner or another tool may leave it
+        ("/home/runner/work/_temp/docker/", "/github/runner_temp/docker", "/home/runner/work/_temp/docker"),
+        (
+            "/home/runner/work/_temp/_github_home/d",
+            "/github/home/d",
+            "/home/runner/work/_temp/_github_home/d",
+        ),
+        ("/home/runner/work/app/app/d", "/github/workspace/d", "/home/runner/work/app/app/d"),
+        # out of reach: no mount holds them
+        ("/home/runner/.docker", None, None),
+        ("/home/runner/work/_temp-other/d", None, None),
+        ("relative/docker", None, None),
+    ],
+)
+def test_the_jobs_docker_config_through_the_runners_mounts(
+    value: str, inside: str | None, host: str | None
+) -> None:
+    reached = CONTAINER.reach(value)
+    assert (str(reached) if reached else None) == inside
+    if reached is not None:
+        assert CONTAINER.host_path(reached) == host
+
+
+def test_on_a_host_every_path_is_the_hosts(tmp_path: Path) -> None:
+    runner = Runner.detect("", {"RUNNER_TEMP": str(tmp_path)})
+    assert runner.on_host and runner.temp == tmp_path and runner.owner is None
+    assert runner.reach("/srv/ci/docker") == Path("/srv/ci/docker")
+    assert runner.host_path(Path("/srv/ci/docker")) == "/srv/ci/docker"
+    assert runner.host_path(runner.new_folder()).startswith(f"{tmp_path}/private-registries-")
 
 
 def test_a_failure_in_the_summary_is_masked_and_plain() -> None:

@@ -41,6 +41,8 @@ def auth_entry(credential: Credential) -> dict[str, str]:
 class MergeReport:
     path: Path
     written: list[str] = field(default_factory=list)
+    # The entries that were there before under the keys we wrote (to put back: `restore`).
+    previous: dict[str, Any] = field(default_factory=dict)
     # Keys whose credHelpers/credsStore win over `auths`: docker will not see what we wrote there.
     shadowed: dict[str, str] = field(default_factory=dict)
 
@@ -55,6 +57,8 @@ def merge(directory: Path, credentials: Iterable[Credential]) -> MergeReport:
             config = read(path)
             auths = _auths(config, path)
             for credential in credentials:
+                if credential.config_key in auths and credential.config_key not in report.written:
+                    report.previous[credential.config_key] = auths[credential.config_key]
                 auths[credential.config_key] = auth_entry(credential)
                 report.written.append(credential.config_key)
                 helper = _helper_for(config, credential.config_key)
@@ -106,6 +110,43 @@ def temporary(credentials: Iterable[Credential], user_dir: Path) -> Iterator[Pat
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)  # removes the links, never what they point to
+
+
+@dataclass
+class Restored:
+    removed: list[str] = field(default_factory=list)  # keys we had added, taken out
+    restored: list[str] = field(default_factory=list)  # keys we had replaced, given their old entry back
+    changed: list[str] = field(default_factory=list)  # keys rewritten by someone else since: left alone
+
+
+def restore(directory: Path, written: Mapping[str, Any], previous: Mapping[str, Any]) -> Restored:
+    """Undo a `merge`: each key whose entry is still the one we `written` gets its `previous` entry
+    back, or is removed when there was none. An entry changed since (a later login) is left as it is;
+    every other key and entry too. A missing file is fine."""
+    path = directory / CONFIG_FILE
+    result = Restored()
+    if not path.exists():
+        return result
+    try:
+        with locked(path):
+            config = read(path)
+            auths = _auths(config, path)
+            for key, entry in written.items():
+                if key not in auths:
+                    continue
+                if auths[key] != entry:
+                    result.changed.append(key)
+                elif key in previous:
+                    auths[key] = previous[key]
+                    result.restored.append(key)
+                else:
+                    del auths[key]
+                    result.removed.append(key)
+            if result.removed or result.restored:
+                _write(path, config)
+    except OSError as exc:
+        raise DockerConfigError(f"cannot write {path}: {exc.strerror}") from None
+    return result
 
 
 def read(path: Path) -> dict[str, Any]:

@@ -126,6 +126,7 @@ class RunnerJob:
     dockerd: Dockerd
     image: str = ACTION_IMAGE
     state: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)  # the job's env: what earlier steps set (host paths)
 
     def __post_init__(self) -> None:
         self.temp = self.root / "_temp"
@@ -139,6 +140,27 @@ class RunnerJob:
             folder.mkdir(parents=True, exist_ok=True)
         for folder in (self.temp, self.workspace):  # the runner user's, as on a runner
             os.chown(folder, RUNNER_UID, RUNNER_UID)
+
+    def container_path(self, value: str) -> str:
+        """An env value as the runner hands it to a container action: a host path under a mounted
+        folder becomes the container's path, the first mapping that matches winning
+        (ContainerInfo.TranslateToContainerPath); anything else is left as it is."""
+        for host, inside in self.mappings():
+            if value == host:
+                return inside
+            if value.startswith(host + "/"):
+                return inside + value[len(host) :]
+        return value
+
+    def mappings(self) -> list[tuple[str, str]]:
+        """The runner's mounts for a container action, in its order (runner >= 2.331)."""
+        return [
+            (str(self.temp), "/github/runner_temp"),
+            (str(self.temp / "_github_home"), "/github/home"),
+            (str(self.temp / "_github_workflow"), "/github/workflow"),
+            (str(self.temp / "_runner_file_commands"), "/github/file_commands"),
+            (str(self.workspace), "/github/workspace"),
+        ]
 
     def run(self, stage: str, inputs: dict[str, str], env: dict[str, str] | None = None) -> StepResult:
         """One stage (main or post) with the runner's `docker run`."""
@@ -167,7 +189,7 @@ class RunnerJob:
             "GITHUB_PATH": f"/github/file_commands/{files['add_path'].name}",
             **{f"INPUT_{name.upper()}": value for name, value in inputs.items()},
             **{f"STATE_{name}": value for name, value in self.state.items()},
-            **(env or {}),
+            **{name: self.container_path(value) for name, value in {**self.env, **(env or {})}.items()},
         }
         argv = [
             "run",
@@ -181,19 +203,12 @@ class RunnerJob:
         ]
         for name, value in variables.items():
             argv += ["-e", f"{name}={value}"]
-        mounts = {
-            str(self.dockerd.socket): "/var/run/docker.sock",
-            str(self.temp / "_github_home"): "/github/home",
-            str(self.temp / "_github_workflow"): "/github/workflow",
-            str(commands): "/github/file_commands",
-            str(self.workspace): "/github/workspace",
-            str(self.temp): "/github/runner_temp",
-        }
-        for source, target in mounts.items():
+        for source, target in [(str(self.dockerd.socket), "/var/run/docker.sock"), *self.mappings()]:
             argv += ["-v", f"{source}:{target}"]
         if stage == "post":
             argv += ["--entrypoint", "/post.py"]
-        argv += [self.image, str(self.temp)]  # args: ['${{ inputs.runner-temp }}']
+        # args: ['${{ inputs.runner-temp }}', '${{ github.workspace }}'], evaluated on the host
+        argv += [self.image, str(self.temp), str(self.workspace)]
         result = self.dockerd.docker(*argv, check=False)
         step = StepResult(
             result.returncode,
@@ -205,6 +220,7 @@ class RunnerJob:
             summary=files["step_summary"].read_text(),
         )
         self.state.update(step.state)
+        self.env.update(step.env)
         return step
 
 

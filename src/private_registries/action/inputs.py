@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from private_registries.action.state import PULL_SECRET_FILE
 from private_registries.builders import BuildSpec
 from private_registries.deploy.kubernetes import DEFAULT_NAME, check_name, check_namespace
 from private_registries.dockerfile import DockerfileOptions
@@ -75,6 +76,7 @@ class ActionInputs:
     aws_region: str | None = None
     aws_role_to_assume: str | None = None
     runner_temp: str = ""  # the HOST path of runner.temp (from the action's args)
+    workspace: str = ""  # the HOST path of the workspace (the action's second arg)
     context: str = ""
     file: str = ""
     tags: Sequence[str] = ()
@@ -118,6 +120,7 @@ class ActionInputs:
             aws_region=raw(env, "aws-region") or None,
             aws_role_to_assume=raw(env, "aws-role-to-assume") or None,
             runner_temp=(args[0] if args else "") or raw(env, "runner-temp"),
+            workspace=args[1] if len(args) > 1 else "",
             context=raw(env, "context"),
             file=raw(env, "file"),
             tags=items(env, "tags"),
@@ -202,7 +205,7 @@ class ActionInputs:
 
     def pull_secret_options(self, folder: Path) -> PullSecretOptions:
         return PullSecretOptions(
-            name=self.pull_secret_name, namespace=self.namespace or None, output=folder / "pull-secret.yaml"
+            name=self.pull_secret_name, namespace=self.namespace or None, output=folder / PULL_SECRET_FILE
         )
 
     def inject_options(self, servers: Sequence[str]) -> InjectOptions:
