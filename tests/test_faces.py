@@ -122,3 +122,62 @@ def test_the_cli_and_the_action_agree(
     assert any(
         w.startswith(f"{ghcr_registry.server}: the pull secret holds the job's GitHub token") for w in said
     )
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_the_stages_on_a_host_touch_only_runner_temp_and_the_jobs_docker_config(
+    capsys: pytest.CaptureFixture[str],
+    env: dict[str, str],
+    dockerd: Dockerd,
+    private_registry: PrivateRegistry,
+    tmp_path: Path,
+) -> None:
+    """`registries action main` then `post` in a self-hosted runner's shell step: no container mounts.
+    Main merges into the job's DOCKER_CONFIG (any host path is reachable) and keeps its own files under
+    RUNNER_TEMP; post leaves both as they were before main."""
+    temp, job_config, home = tmp_path / "runner-temp", tmp_path / "job-docker", Path(env["HOME"])
+    temp.mkdir()
+    (job_config / "buildx" / "instances").mkdir(parents=True)
+    (job_config / "buildx" / "instances" / "builder").write_text("{}")
+    theirs = {"auths": {"other.example.org": {"auth": "dTpw"}}, "psFormat": "table"}
+    (job_config / "config.json").write_text(json.dumps(theirs))
+    files = {name: tmp_path / name for name in ("env", "output", "state", "summary")}
+    for path in files.values():
+        path.touch()
+    entry = {"server": private_registry.server, "username": "alice", "password": private_registry.password}
+    action_env = {
+        **env,
+        "DOCKER_HOST": dockerd.host,
+        "GITHUB_ACTIONS": "true",
+        "RUNNER_TEMP": str(temp),
+        "DOCKER_CONFIG": str(job_config),
+        "GITHUB_ENV": str(files["env"]),
+        "GITHUB_OUTPUT": str(files["output"]),
+        "GITHUB_STATE": str(files["state"]),
+        "GITHUB_STEP_SUMMARY": str(files["summary"]),
+        "INPUT_REGISTRIES": json.dumps([entry]),
+    }
+    outside = {p for p in tmp_path.iterdir()} - {temp, job_config, *files.values()}
+    home_before, buildx = tree(home), tree(job_config / "buildx")
+
+    main = run(capsys, action_env, "action", "main", str(temp))
+    assert main.code == 0, main.text
+    assert "DOCKER_CONFIG" not in read_file_command(files["env"])
+    assert read_file_command(files["output"])["docker-config"] == str(job_config)
+    merged = json.loads((job_config / "config.json").read_text())
+    assert set(merged["auths"]) == {"other.example.org", private_registry.server}
+    assert pull_fresh(dockerd, private_registry.reference, job_config).returncode == 0
+    (own,) = temp.iterdir()  # main's own folder: the record for post, the pull secret
+    assert sorted(p.name for p in own.iterdir()) == ["pull-secret.yaml", "undo.json"]
+
+    state = {f"STATE_{k}": v for k, v in read_file_command(files["state"]).items()}
+    post = run(capsys, {**action_env, **state}, "action", "post")
+    assert post.code == 0, post.text
+    assert json.loads((job_config / "config.json").read_text()) == theirs
+    assert tree(job_config / "buildx") == buildx
+    assert list(temp.iterdir()) == []
+    assert tree(home) == home_before
+    assert {p for p in tmp_path.iterdir()} - {temp, job_config, *files.values()} == outside
