@@ -12,6 +12,8 @@ import ssl
 import stat
 import subprocess
 import threading
+import urllib.error
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -294,8 +296,11 @@ def test_an_identity_token_is_left_out(
 
 
 class KubeApi:
-    """The Kubernetes API, as far as the refresher uses it: Secrets, GET and server-side apply, over
-    HTTPS, with a Bearer token — and RBAC, from the Role the refresher's manifests define."""
+    """The Kubernetes API, as far as the refresher uses it: Secrets, GET, create (POST) and server-side
+    apply, over HTTPS, with a Bearer token — and RBAC, from the Role the refresher's manifests define,
+    as the apiserver asks it: a POST create is authorized with no name (the object has none yet, so a
+    rule limited by resourceNames never grants it); an apply that creates the object is authorized as
+    `patch`, then as `create` with the name in its path (apiserver's patch handler)."""
 
     def __init__(self, root: Path, token: str, role: dict[str, Any]) -> None:
         root.mkdir(parents=True, exist_ok=True)
@@ -316,6 +321,9 @@ class KubeApi:
             def do_PATCH(self) -> None:
                 api.handle(self)
 
+            def do_POST(self) -> None:
+                api.create(self)
+
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self.ca, root / "tls.key")
@@ -327,6 +335,7 @@ class KubeApi:
         return int(self.server.server_address[1])
 
     def allowed(self, verb: str, name: str) -> bool:
+        """RBAC: a rule with resourceNames matches only a request that names one of them."""
         return any(
             verb in rule["verbs"]
             and "secrets" in rule["resources"]
@@ -356,6 +365,18 @@ class KubeApi:
         body = yaml.safe_load(handler.rfile.read(int(handler.headers["Content-Length"])))
         self.secrets[key] = body
         return self.send(handler, 200 if exists else 201, body)
+
+    def create(self, handler: BaseHTTPRequestHandler) -> None:
+        """POST api/v1/namespaces/NS/secrets: the name is in the body."""
+        namespace = urlsplit(handler.path).path.strip("/").split("/")[3]
+        self.requests.append((handler.command, handler.path))
+        if handler.headers.get("Authorization") != f"Bearer {self.token}":
+            return self.send(handler, 401, {"kind": "Status", "code": 401})
+        if not self.allowed("create", ""):
+            return self.send(handler, 403, {"kind": "Status", "code": 403})
+        body = json.loads(handler.rfile.read(int(handler.headers["Content-Length"])))
+        self.secrets[(namespace, body["metadata"]["name"])] = body
+        return self.send(handler, 201, body)
 
     @staticmethod
     def send(handler: BaseHTTPRequestHandler, status: int, body: dict[str, Any]) -> None:
@@ -464,6 +485,19 @@ def test_the_refresher_renews_the_secret_in_the_cluster(
 
     api = KubeApi(tmp_path / "kube", "sa-token-canary-5150", manifests["Role"])
     try:
+        # the Role cannot grant a POST create (no name yet): the refresher creates by applying
+        ca = ssl.create_default_context(cafile=str(api.ca))
+        secret = json.dumps({"metadata": {"name": "registry-credentials"}}).encode()
+        post = urllib.request.Request(
+            f"https://127.0.0.1:{api.port}/api/v1/namespaces/prod/secrets",
+            data=secret,
+            headers={"Authorization": "Bearer sa-token-canary-5150", "Content-Type": "application/json"},
+        )
+        with pytest.raises(urllib.error.HTTPError, match="403"):
+            urllib.request.urlopen(post, context=ca)
+        assert api.secrets == {}
+        api.requests.clear()
+
         identity = {k: v for k, v in aws_env.items() if k.startswith("AWS_")}  # the pod's IRSA identity
         first = run_cronjob(manifests, api, identity, tmp_path / "pod-1")
         assert first.code == 0, first.err

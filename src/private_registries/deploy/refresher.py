@@ -107,7 +107,10 @@ def manifests(
                 "apiGroups": [""],
                 "resources": ["secrets"],
                 "resourceNames": [secret_name],
-                # server-side apply checks `create` with the name when the Secret does not exist yet
+                # The job writes with server-side apply (a PATCH to the Secret's own path), never a
+                # POST. An apply that creates the Secret is authorized as `patch`, then as `create`
+                # with the name from its path (the apiserver's patch handler), so resourceNames holds
+                # for both. A POST create has no name yet, and no rule limited by name could grant it.
                 "verbs": ["get", "patch", "create"],
             }
         ],
