@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 
 .PHONY: test lint deps venv demo bench clean
 
-## make test: install what is missing, lint, type-check, run the whole suite
+## make test: install what is missing, lint (code and workflows), type-check, run the whole suite
 test: deps venv lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -16,6 +16,8 @@ lint: venv
 	$(VENV)/bin/ruff check src tests bench scripts entrypoint.py
 	$(VENV)/bin/ruff format --check src tests bench scripts entrypoint.py
 	$(VENV)/bin/mypy
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(VENV)/bin/zizmor --offline .github/workflows
 
 ## make demo: a throwaway private registry, `registries add`, `registries login`, a `docker pull`
 demo: deps venv
