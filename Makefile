@@ -19,7 +19,7 @@ lint: venv
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(VENV)/bin/zizmor --offline .github/workflows
 
-## make demo: a throwaway private registry, `registries add`, `registries login`, a `docker pull`
+## make demo: the main job on a throwaway private registry: add, check, build --push, pull-secret, inject, login
 demo: deps venv
 	$(PY) scripts/demo.py
 
