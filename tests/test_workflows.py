@@ -111,8 +111,10 @@ def tool(*argv: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
 
 
 def steps_of(workflow: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Each step, its `env` holding the workflow's and the job's too (as the runner merges them)."""
     for job in workflow.get("jobs", {}).values():
-        yield from job.get("steps", [])
+        for step in job.get("steps", []):
+            yield {**step, "env": {**workflow.get("env", {}), **job.get("env", {}), **step.get("env", {})}}
 
 
 def run_scripts(workflow: dict[str, Any]) -> Iterator[str]:
@@ -158,6 +160,9 @@ def test_inputs_and_outputs_used_are_declared(readme: list[Path]) -> None:
             if str(step.get("uses", "")).startswith(OURS):
                 assert set(step.get("with", {})) <= inputs, f"{path.name}: {set(step['with']) - inputs}"
                 used_with |= set(step.get("with", {}))
+                if "registries" in step.get("with", {}):  # entries the action's own parser reads
+                    env = dict.fromkeys(step["env"], "x")
+                    assert from_text(step["with"]["registries"], f"{path.name}: registries", env)
                 if "id" in step:
                     ids.add(step["id"])
         for step_id, name in re.findall(r"steps\.([\w-]+)\.outputs\.([\w-]+)", path.read_text()):
