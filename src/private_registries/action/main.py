@@ -20,17 +20,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from private_registries import dockerconfig, fixes, gha, views
+from private_registries import fixes, gha, views
+from private_registries.action import handover
 from private_registries.action.inputs import ActionInputs
 from private_registries.action.report import Report
 from private_registries.action.runner import Runner
-from private_registries.action.state import UNDO_FILE, ActionState
 from private_registries.config import Registry, merge
 from private_registries.console import Console
 from private_registries.context import Context, github_token_from
 from private_registries.dockerfile import DockerfileOptions
 from private_registries.errors import Failures, RegistriesError
-from private_registries.fsutil import atomic_write, ensure_private_dir
 from private_registries.images import parse_image
 from private_registries.keychain import Keychain
 from private_registries.services.build import build
@@ -108,13 +107,10 @@ class MainStage:
         if not registries:
             console.warn("no registries: nothing to log in to (give the registries or secrets input)")
             return
-        folder = self.runner.new_folder()
-        job_config = self.job_docker_config()
-        config_dir = job_config or folder
-        config = config_dir / dockerconfig.CONFIG_FILE
-        made = [p for p in (config_dir, config, config.with_name("config.json.lock")) if not p.exists()]
+        where, warnings = handover.destination(self.runner, self.env, export=self.inputs.export_docker_config)
+        console.warn_all(warnings)
         servers = [registry.server for registry in registries]
-        result = login(LoginOptions(servers=servers, docker_config=config_dir), keychain)
+        result = login(LoginOptions(servers=servers, docker_config=where.config_dir), keychain)
         report.credentials = result.credentials
         if result.logins:
             with console.group(f"Logged in to {len(result.logins)} of {len(registries)} registries"):
@@ -124,49 +120,20 @@ class MainStage:
         report.outputs["registries"] = json.dumps(views.registries_json(result.credentials))
         if result.config is None:
             return
-        written = {c.config_key: dockerconfig.auth_entry(c) for c in result.credentials}
-        undo = folder / UNDO_FILE
-        ensure_private_dir(folder)
-        atomic_write(undo, json.dumps({"written": written, "replaced": result.config.previous}).encode())
-        self.runner.give(dict.fromkeys([*(p for p in made if p.exists()), folder, undo]))
-        host = self.runner.host_path(config_dir)
-        if not host and job_config is not None and Path(self.env["DOCKER_CONFIG"]) != job_config:
-            host = self.env["DOCKER_CONFIG"]  # it arrived as the host's path
-        if not host:
+        state = handover.record(
+            where, self.runner, result.credentials, result.config, logout=self.inputs.logout
+        )
+        if not state.docker_config_host:
             console.warn(
                 "the host path of runner.temp is unknown (the runner-temp input is empty): "
                 "DOCKER_CONFIG cannot be handed to later steps"
             )
-        elif job_config is not None:
+        elif where.merged:
+            host = state.docker_config_host
             console.echo(f"Merged into the job's DOCKER_CONFIG ({host}): DOCKER_CONFIG is left as it is")
-        report.folder = folder
-        report.outputs["docker-config"] = host
-        report.state = ActionState(
-            logout=self.inputs.logout,
-            folder=str(folder),
-            docker_config=str(config_dir),
-            docker_config_host=host,
-            merged=job_config is not None,
-            added=tuple(key for key in written if key not in result.config.previous),
-            replaced=tuple(result.config.previous),
-        )
-
-    def job_docker_config(self) -> Path | None:
-        """The job's own DOCKER_CONFIG when this stage can reach it (merged into, left set); None: a
-        folder of our own, exported (or not, with `export-docker-config: false`, which leaves the job's
-        docker config alone)."""
-        value = self.env.get("DOCKER_CONFIG", "")
-        if not value or not self.inputs.export_docker_config:
-            return None
-        reached = self.runner.reach(value)
-        if reached is None:
-            self.console.warn(
-                f"DOCKER_CONFIG ({value}) is not under runner.temp, the home folder or the workspace, so "
-                "this container action cannot reach it: the steps after it get a new DOCKER_CONFIG, "
-                "without the logins and buildx builders of the old one; set DOCKER_CONFIG under "
-                "runner.temp, or put this step first"
-            )
-        return reached
+        report.folder = where.folder
+        report.outputs["docker-config"] = state.docker_config_host
+        report.state = state
 
     def build(self, dockerfile: DockerfileOptions, keychain: Keychain) -> None:
         options = self.inputs.build_options(dockerfile)
