@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from private_registries.builders.spec import Builder, BuildSpec, Built, Engine, Progress
-from private_registries.errors import BuildError, InputError
+from private_registries.errors import BuildError, InputError, RegistriesError
 
 __all__ = ["BuildSpec", "Builder", "Built", "Engine", "Progress", "check_options", "choose"]
 
@@ -37,9 +37,14 @@ def choose(engine: Engine, env: Mapping[str, str]) -> Builder:
     if cli is not None:
         from private_registries.builders.cli import CliBuilder
 
-        if _answers(cli, ["buildx", "version"], env, "github.com/docker/buildx"):
+        # A CLI that has BuildKit of its own and no buildx file in sight is not asked about buildx:
+        # the question costs a round trip to the daemon on some CLIs, and every build pays it.
+        builtin = _has_builtin_buildkit(cli, env)
+        if (_buildx_installed(env) or not builtin) and _answers(
+            cli, ["buildx", "version"], env, "github.com/docker/buildx"
+        ):
             return CliBuilder(cli, env, buildx=True)
-        if _has_builtin_buildkit(cli, env):
+        if builtin:
             return CliBuilder(cli, env, buildx=False)
     if engine == Engine.BUILDKIT:
         where = f"the docker CLI {cli}" if cli else "no docker CLI (none on PATH)"
@@ -49,6 +54,29 @@ def choose(engine: Engine, env: Mapping[str, str]) -> Builder:
             f"point {CLI_VARIABLE} at a docker CLI that has it, or use --engine classic",
         )
     return _classic(env)
+
+
+# Where the docker CLI looks for its plugins on Linux, after $DOCKER_CONFIG/cli-plugins.
+_PLUGIN_DIRS = (
+    "/usr/local/lib/docker/cli-plugins",
+    "/usr/local/libexec/docker/cli-plugins",
+    "/usr/lib/docker/cli-plugins",
+    "/usr/libexec/docker/cli-plugins",
+)
+
+
+def _buildx_installed(env: Mapping[str, str]) -> bool:
+    """Whether a buildx plugin file is where the CLI looks (its config's extra folders too)."""
+    from private_registries import dockerconfig
+
+    config_dir = dockerconfig.default_dir(env)
+    try:
+        extra = dockerconfig.read(config_dir / dockerconfig.CONFIG_FILE).get("cliPluginsExtraDirs") or []
+    except RegistriesError:  # a config the CLI itself would refuse: it says so when it runs
+        extra = []
+    extra = extra if isinstance(extra, list) else []
+    folders = [*(d for d in extra if isinstance(d, str)), str(config_dir / "cli-plugins"), *_PLUGIN_DIRS]
+    return any(Path(folder, "docker-buildx").exists() for folder in folders)
 
 
 def _classic(env: Mapping[str, str]) -> Builder:
