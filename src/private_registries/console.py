@@ -1,9 +1,10 @@
 """The console: the one object that prints. Made once at the entry point, handed to the faces.
 
-Everything goes through the masker first. In a workflow (`ci`) warnings and errors become
-annotations, groups fold, output we did not write runs inside stop-commands, every secret is
-announced with `::add-mask::` as it is made, and the step summary takes Markdown; on a terminal
-the same calls print plain lines.
+Everything goes through the masker first, and everything that is not a workflow command of its own
+is made inert (`text.inert`): what a server, a file or a user wrote cannot issue a command. In a
+workflow (`ci`) warnings and errors become annotations, groups fold, output we did not write runs
+inside stop-commands, every secret is announced with `::add-mask::` as it is made, and the step
+summary takes Markdown; on a terminal the same calls print plain lines.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, TextIO
 from private_registries import gha
 from private_registries.errors import Caveat, Location, RegistriesError
 from private_registries.secret import MASKER
-from private_registries.text import plain
+from private_registries.text import inert, plain
 
 
 class Console:
@@ -34,6 +35,7 @@ class Console:
         self._stdout = stdout
         self._stderr = stderr
         self._mid_line = False  # stdout holds a line not yet ended ("Adding registry... ")
+        self._untrusted = 0  # inside untrusted(): a log we pass on as it is, colours and all
 
     @classmethod
     def for_env(cls, env: Mapping[str, str], *, ci: bool | None = None) -> Console:
@@ -52,8 +54,13 @@ class Console:
     # --- plain text -------------------------------------------------------------------------------
 
     def echo(self, text: str = "", *, end: str = "\n", err: bool = False) -> None:
+        if self._untrusted and self.ci:  # between stop-commands: nothing in it is read as a command
+            self._write(MASKER.redact(plain(text, keep_colours=True)) + end, err=err)
+        else:
+            self._write(_neutral(text) + end, err=err)
+
+    def _write(self, written: str, *, err: bool = False) -> None:
         stream = self.err if err else self.out
-        written = MASKER.redact(text) + end
         stream.write(written)
         stream.flush()
         if not err and written:
@@ -65,15 +72,19 @@ class Console:
         self.out.flush()
 
     def table(self, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-        """Columns padded as `convox registries` pads them (two spaces between)."""
+        """Columns padded as `convox registries` pads them (two spaces between); a cell is one line."""
+        rows = [[_neutral(cell, one_line=True) for cell in row] for row in rows]
         widths = [len(h) for h in headers]
         for row in rows:
             widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
         for line in [headers, *rows]:
-            self.echo("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+            self._write(
+                "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() + "\n"
+            )
 
     def json(self, data: Any) -> None:
-        self.echo(json.dumps(data, indent=2))
+        """JSON as it is (its escapes keep control characters out), `##[` spelt `##\\u005b` (the same)."""
+        self._write(MASKER.redact(json.dumps(data, indent=2)).replace("##[", "##\\u005b") + "\n")
 
     @contextlib.contextmanager
     def step(self, title: str) -> Iterator[None]:
@@ -119,18 +130,18 @@ class Console:
     def _annotate(
         self, level: str, message: str, where: Location | None = None, title: str | None = None
     ) -> None:
-        # A message may quote a server or a build; escapes go first, so none can split a secret.
-        message = MASKER.redact(plain(message))
+        # A message may quote a server, a file or a build: masked and made inert (see _neutral).
+        message = _neutral(message)
         if not self.ci:
             self.echo(f"{level}: {message}", err=True)
             return
         properties: dict[str, str | int] = {}
         if where is not None:
-            properties["file"] = MASKER.redact(plain(where.file))
+            properties["file"] = _neutral(where.file, one_line=True)
             if where.line:
                 properties["line"] = where.line
         if title:
-            properties["title"] = title
+            properties["title"] = _neutral(title, one_line=True)
         self._command(gha.command(level, message, **properties))
 
     # --- workflow structure -----------------------------------------------------------------------
@@ -138,11 +149,12 @@ class Console:
     @contextlib.contextmanager
     def group(self, title: str) -> Iterator[None]:
         """A foldable group of lines in a workflow log; a plain heading elsewhere."""
+        title = _neutral(title, one_line=True)
         if not self.ci:
             self.echo(f"# {title}")
             yield
             return
-        self._command(gha.command("group", MASKER.redact(plain(title))))
+        self._command(gha.command("group", title))
         try:
             yield
         finally:
@@ -156,9 +168,11 @@ class Console:
             return
         stop, resume = gha.stop_commands()
         self._command(stop)
+        self._untrusted += 1
         try:
             yield
         finally:
+            self._untrusted -= 1
             self._command(resume)
 
     def announce_masks(self, *, on_stderr: bool = False) -> None:
@@ -189,3 +203,9 @@ class Console:
             self._mid_line = False
         self.out.write(line + "\n")
         self.out.flush()
+
+
+def _neutral(text: str, *, one_line: bool = False) -> str:
+    """Masked, then inert, then masked again: a secret written with a control character in it is masked
+    before the escape changes it, and one split by a terminal escape once the escape is gone."""
+    return MASKER.redact(inert(MASKER.redact(text), one_line=one_line))

@@ -17,10 +17,15 @@ from private_registries.hosts import DOCKER_HUB, DOCKER_HUB_ALIASES
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _PATH = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
-_DIGEST = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$")
+_DIGEST = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,256}$")
 _DOMAIN = re.compile(
     r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?$"
 )
+
+
+def is_digest(text: str) -> bool:
+    """`algorithm:hex`, as a reference pins an image and as a registry names a manifest."""
+    return _DIGEST.fullmatch(text) is not None
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,7 @@ def parse_image(text: str, where: str = "image") -> ImageRef:
     if not original:
         raise InputError(f"{where}: the image reference is empty")
     rest, _, digest = original.partition("@")
-    if digest and not _DIGEST.match(digest):
+    if digest and not is_digest(digest):
         raise InputError(f"{where}: {original!r} has an invalid digest {digest!r}")
     tag: str | None = None
     slash, colon = rest.rfind("/"), rest.rfind(":")

@@ -17,7 +17,9 @@ from private_registries import fixes
 from private_registries.auth.token import REJECTED_HINT
 from private_registries.dockerfile import BaseImage
 from private_registries.errors import ErrorKind, Location, RegistriesError, RegistryError
+from private_registries.images import is_digest
 from private_registries.keychain import Keychain
+from private_registries.text import cut
 
 MANIFEST_TYPES = ", ".join(
     [
@@ -90,9 +92,21 @@ def _check_one(base: BaseImage, keychain: Keychain) -> ImageCheck:
         return ImageCheck(base, problem=error)
     status = response.status_code
     if status == 200:
-        return ImageCheck(base, digest=response.headers.get("Docker-Content-Digest"))
+        digest = response.headers.get("Docker-Content-Digest")
+        if digest is not None and not is_digest(digest):
+            return ImageCheck(base, problem=_bad_digest(image.server, digest))
+        return ImageCheck(base, digest=digest)
     scheme = challenge.scheme if challenge else "none"
     return ImageCheck(base, problem=_refusal(base, status, held, scheme))
+
+
+def _bad_digest(server: str, digest: str) -> RegistryError:
+    return RegistryError(
+        server,
+        f"the manifest's Docker-Content-Digest is not a digest (algorithm:hex): {cut(digest)}",
+        kind=ErrorKind.PROTOCOL,
+        hint="the registry answered something no registry should; pin the image by a digest you trust",
+    )
 
 
 def _no_credential(server: str) -> RegistryError:
