@@ -195,3 +195,87 @@ def test_masking_takes_time_by_the_text_not_by_secrets_times_rows(
     assert time.monotonic() - started < 5
     assert result.out.count("\n") == 10_001
     assert MASKER.redact("x pw-00042-" + f"{42 * 7919:x} y") == "x *** y"
+
+
+# -- usernames, servers and the store ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["r.example.org", "   ", "pw"],
+            "registries add (r.example.org): username is required (it is blank)",
+        ),
+        (
+            ["r.example.org", "bob\n::warning title=x::pwned", "pw"],
+            "username 'bob\\n::warning title=x::pwned' holds a control character (\\n)",
+        ),
+        (["r.example.org", "bob\x1b[2J", "pw"], "username 'bob\\x1b[2J' holds a control character (\\x1b)"),
+        (["r.example.org\t", "bob", "pw"], None),  # surrounding blanks are trimmed, as before
+        (["r.exa\tmple.org", "bob", "pw"], "server 'r.exa\\tmple.org' holds a control character (\\t)"),
+        (["127.0.0.1:99999", "bob", "pw"], "server '127.0.0.1:99999' has port 99999, out of range"),
+        (["[::1]:65536", "bob", "pw"], "has port 65536, out of range"),
+    ],
+)
+def test_add_refuses_what_it_could_not_use(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str], argv: list[str], message: str | None
+) -> None:
+    result = run(capsys, env, "add", *argv)
+    if message is None:
+        assert result.code == 0, result.text
+        return
+    assert result.code == 1
+    assert message in result.err
+    assert_inert(result)
+    assert not Path(env["XDG_CONFIG_HOME"], "private-registries", "registries.json").exists()
+    assert run(capsys, env, "list").code == 0
+
+
+def test_a_store_with_one_bad_entry_still_serves_the_others(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An empty username, as an older version stored `add SERVER "   " PW`, locked every command out."""
+    import json
+
+    store = Path(env["XDG_CONFIG_HOME"], "private-registries", "registries.json")
+    store.parent.mkdir(parents=True)
+    bad = {"server": "bad.example.org", "username": "", "password": "pw-bad"}
+    worse = {"server": "worse.example.org", "username": "eve\n::error::x", "password": "pw-worse"}
+    good = {"server": "good.example.org", "username": "bob", "password": "pw-good"}
+    store.write_text(json.dumps({"version": 1, "registries": [bad, worse, good]}))
+    store.chmod(0o600)
+
+    listing = run(capsys, env, "list")
+    assert listing.code == 0
+    assert listing.out.splitlines() == ["SERVER            USERNAME", "good.example.org  bob"]
+    assert f"{store}: entry 1 (bad.example.org): username is required; the entry was skipped" in listing.err
+    assert "entry 2 (worse.example.org): username 'eve\\n::error::x' holds a control character" in listing.err
+    assert_inert(listing)
+
+    assert run(capsys, env, "add", "new.example.org", "carol", "pw-new").code == 0
+    assert run(capsys, env, "remove", "good.example.org").code == 0
+    assert [e["server"] for e in json.loads(store.read_text())["registries"]] == [
+        "bad.example.org",
+        "worse.example.org",
+        "new.example.org",
+    ]
+    assert json.loads(store.read_text())["registries"][0] == bad  # left as it was
+    assert run(capsys, env, "add", "bad.example.org", "bob", "pw-fixed").code == 0
+    assert run(capsys, env, "remove", "worse.example.org").code == 0
+    final = run(capsys, env, "list")
+    assert final.out.splitlines()[1:] == ["bad.example.org  bob", "new.example.org  carol"]
+    assert final.err == ""
+
+
+def test_an_entries_file_with_control_characters_is_refused(
+    env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    entries = tmp_path / "registries.yml"
+    entries.write_text('- server: r.example.org\n  username: "bob\\r::warning::x"\n  password: pw\n')
+    result = run(capsys, env, "list", "--registries", str(entries))
+    assert result.code == 1
+    assert (
+        "entry 1 (r.example.org): username 'bob\\r::warning::x' holds a control character (\\r)" in result.err
+    )
+    assert_inert(result)

@@ -21,6 +21,7 @@ from typing import Any
 from private_registries.errors import InputError
 from private_registries.hosts import RegistryType, detect_type, parse_ecr, parse_server
 from private_registries.secret import Secret
+from private_registries.text import control_character, cut
 
 FIELDS = (
     "server",
@@ -91,7 +92,7 @@ def parse_entry(data: object, where: str, env: Mapping[str, str]) -> Registry:
     if unknown:
         close = difflib.get_close_matches(unknown[0].replace("_", "-").lower(), FIELDS, n=1)
         raise InputError(
-            f"{where}: unknown key {unknown[0]!r}",
+            f"{where}: unknown key {cut(unknown[0])}",
             hint=f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(FIELDS)}",
         )
     server = parse_server(_text(data, "server", where, required=True) or "", where)
@@ -159,14 +160,22 @@ def _kind(value: object) -> str:
 
 
 def _text(data: Mapping[str, Any], key: str, where: str, *, required: bool = False) -> str | None:
+    """A field's text, stripped; None (or, if `required`, an error) when there is none."""
     value = data.get(key)
-    if value is None or value == "":
-        if required:
-            raise InputError(f"{where}: {key} is required")
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, str | int)):
         raise InputError(f"{where}: {key} must be a string, got {_kind(value)}")
-    return str(value).strip()
+    text = "" if value is None else str(value).strip()
+    if not text:
+        if required:
+            raise InputError(f"{where}: {key} is required" + (" (it is blank)" if value else ""))
+        return None
+    control = control_character(text)
+    if control:
+        raise InputError(
+            f"{where}: {key} {cut(text)} holds a control character ({control})",
+            hint=f"write the {key} on one line, without control characters",
+        )
+    return text
 
 
 def _flag(data: Mapping[str, Any], key: str, where: str) -> bool:
@@ -175,17 +184,19 @@ def _flag(data: Mapping[str, Any], key: str, where: str) -> bool:
         return value
     if isinstance(value, str) and value.lower() in {"true", "false"}:
         return value.lower() == "true"
-    raise InputError(f"{where}: {key} must be true or false, got {value!r}")
+    raise InputError(f"{where}: {key} must be true or false, got {cut(value)}")
 
 
 def _parse_type(value: object, server: str, where: str) -> RegistryType:
     if value in (None, "", "auto"):
         return detect_type(server)
+    names = ", ".join(t.value for t in RegistryType)
+    if not isinstance(value, str):
+        raise InputError(f"{where}: type must be a string, got {_kind(value)}", hint=f"use one of: {names}")
     try:
-        return RegistryType(str(value).lower())
+        return RegistryType(value.strip().lower())
     except ValueError:
-        names = ", ".join(t.value for t in RegistryType)
-        raise InputError(f"{where}: unknown type {value!r}", hint=f"use one of: {names}") from None
+        raise InputError(f"{where}: unknown type {cut(value)}", hint=f"use one of: {names}") from None
 
 
 def _password(
@@ -201,7 +212,7 @@ def _password(
     if has_env:
         name = _text(data, "password-env", where) or ""
         if not _ENV_NAME.match(name):
-            raise InputError(f"{where}: password-env {name!r} is not an environment variable name")
+            raise InputError(f"{where}: password-env {cut(name)} is not an environment variable name")
         value = env.get(name)
         if not value:
             raise InputError(
@@ -225,9 +236,9 @@ def _password(
 
 def _check_aws(registry: Registry, where: str) -> None:
     if registry.aws_account and not _ACCOUNT.match(registry.aws_account):
-        raise InputError(f"{where}: aws-account must be 12 digits, got {registry.aws_account!r}")
+        raise InputError(f"{where}: aws-account must be 12 digits, got {cut(registry.aws_account)}")
     if registry.aws_region and not _REGION.match(registry.aws_region):
-        raise InputError(f"{where}: aws-region {registry.aws_region!r} is not an AWS region name")
+        raise InputError(f"{where}: aws-region {cut(registry.aws_region)} is not an AWS region name")
     if registry.aws_role_to_assume and not ROLE_ARN.match(registry.aws_role_to_assume):
         raise InputError(
             f"{where}: aws-role-to-assume must be an IAM role ARN",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from private_registries.errors import InputError
+from private_registries.text import control_character, cut
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API = "registry-1.docker.io"
@@ -26,6 +27,7 @@ ECR_PUBLIC = "public.ecr.aws"
 HOSTNAME = re.compile(
     r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:[0-9]+)?$"
 )
+MAX_PORT = 65535
 _IPV6 = re.compile(r"^\[([0-9a-f:.]+)\](:[0-9]+)?$")
 
 # Private ECR: <account>.dkr.ecr[-fips].<region>.<partition domain>, and the dual-stack
@@ -57,22 +59,36 @@ def parse_server(text: str, where: str) -> str:
     # docker login writes Docker Hub as https://index.docker.io/v1/: accept it as users copy it.
     if bare.lower() in {"index.docker.io/v1", "registry-1.docker.io/v2"}:
         return DOCKER_HUB
+    control = control_character(server)
+    if control:
+        raise InputError(
+            f"{where}: server {cut(server)} holds a control character ({control})",
+            hint="write the registry's host alone, e.g. registry.example.org",
+        )
     if "://" in server:
         raise InputError(
-            f"{where}: server {server!r} has a scheme",
+            f"{where}: server {cut(server)} has a scheme",
             hint=f"write the host alone: {_suggest(server)}",
         )
     if "/" in server:
         raise InputError(
-            f"{where}: server {server!r} has a path",
+            f"{where}: server {cut(server)} has a path",
             hint=f"write the host alone (credentials apply to the whole registry): {_suggest(server)}",
         )
     if server != server.lower():
-        raise InputError(f"{where}: server {server!r} must be lowercase", hint=f"write {server.lower()!r}")
-    if not (HOSTNAME.match(server) or _valid_ipv6(server)):
         raise InputError(
-            f"{where}: server {server!r} is not a valid hostname[:port]",
+            f"{where}: server {cut(server)} must be lowercase", hint=f"write {cut(server.lower())}"
+        )
+    if not (HOSTNAME.fullmatch(server) or _valid_ipv6(server)):
+        raise InputError(
+            f"{where}: server {cut(server)} is not a valid hostname[:port]",
             hint="use letters, digits, dots and dashes, and :PORT if needed, e.g. registry.example.org:5000",
+        )
+    port = _port(server)
+    if port is not None and not 0 < port <= MAX_PORT:
+        raise InputError(
+            f"{where}: server {cut(server)} has port {port}, out of range",
+            hint=f"a port is a number from 1 to {MAX_PORT}",
         )
     if server in DOCKER_HUB_ALIASES:
         return DOCKER_HUB
@@ -81,11 +97,17 @@ def parse_server(text: str, where: str) -> str:
 
 def _suggest(server: str) -> str:
     host = server.split("://", 1)[-1].split("/", 1)[0].lower()
-    return repr(DOCKER_HUB if host in DOCKER_HUB_ALIASES else host)
+    return cut(DOCKER_HUB if host in DOCKER_HUB_ALIASES else host)
+
+
+def _port(server: str) -> int | None:
+    """The port of a valid `host:port` or `[v6]:port`, None without one."""
+    _, colon, digits = server.rpartition("]")[2].rpartition(":")
+    return int(digits) if colon and digits.isdigit() else None
 
 
 def _valid_ipv6(server: str) -> bool:
-    match = _IPV6.match(server)
+    match = _IPV6.fullmatch(server)
     if not match:
         return False
     try:

@@ -49,6 +49,13 @@ def inert(text: str, *, one_line: bool = False) -> str:
     return text
 
 
+def control_character(text: str) -> str | None:
+    """The first control character (tab and line breaks included) in `text`, written as an escape; None
+    if there is none. A name, a server or a username has none."""
+    found = _CONTROL_OR_BREAK.search(text)
+    return _escape(found) if found else None
+
+
 def _escape(match: re.Match[str]) -> str:
     char = match[0]
     if char in _SHORT:
