@@ -279,3 +279,50 @@ def test_an_entries_file_with_control_characters_is_refused(
         "entry 1 (r.example.org): username 'bob\\r::warning::x' holds a control character (\\r)" in result.err
     )
     assert_inert(result)
+
+
+# -- what is written to GITHUB_ENV and GITHUB_OUTPUT --------------------------------------------------
+
+
+@pytest.mark.parametrize("password_env", ["NODE_OPTIONS=--require=/x\nX", "A B", "9LIVES", "X\u2028Y"])
+def test_a_password_env_that_is_not_a_name_is_refused(
+    env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str], password_env: str
+) -> None:
+    """It would set other variables (NODE_OPTIONS) for every later step, and one holding the password."""
+    import json
+
+    entries = tmp_path / "registries.yml"
+    entries.write_text("- server: r.example.org\n  username: bob\n  password: pw-convox-1\n")
+    convox = tmp_path / "convox.yml"
+    service = {"image": "r.example.org/web:1", "imagePullSecrets": []}
+    service["imagePullSecrets"] = [
+        {"registry": "r.example.org", "username": "bob", "passwordEnv": password_env}
+    ]
+    convox.write_text(json.dumps({"services": {"web": service}}))
+    ci = ci_env(env, tmp_path)
+    result = run(capsys, ci, "convox", str(convox), "--registries", str(entries))
+    assert result.code == 1
+    assert "service web imagePullSecrets[0]: passwordEnv " in result.out
+    assert "must be a valid environment variable name" in result.out
+    assert Path(ci["GITHUB_ENV"]).read_text() == ""
+    assert_inert(result)
+
+
+def test_only_names_are_written_to_the_workflow_files(tmp_path: Path) -> None:
+    from private_registries import gha
+    from private_registries.errors import InputError
+
+    env = ci_env({}, tmp_path)
+    gha.set_outputs(env, {"docker-config": "/x", "image-id": "sha256:1", "imageid": "sha256:1", "_a": ""})
+    gha.export_env(env, {"DOCKER_CONFIG": "/x", "_A1": "y"})
+    written = {name: Path(env[name]).read_text() for name in ("GITHUB_OUTPUT", "GITHUB_ENV")}
+    for bad in ("A=B", "A\nB", "A<<EOF", "1A", "", "a b"):
+        for write in (gha.set_outputs, gha.export_env, gha.save_state):
+            with pytest.raises(InputError, match="is not a valid name for GITHUB_"):
+                write(env, {"GOOD": "1", bad: "2"})
+    with pytest.raises(InputError):
+        gha.export_env(env, {"docker-config": "/x"})  # a dash: an output's name, not a variable's
+    with pytest.raises(InputError):
+        gha.set_outputs(env, {"x" * 100: "/x"})  # an identifier is less than 100 characters
+    assert {name: Path(env[name]).read_text() for name in ("GITHUB_OUTPUT", "GITHUB_ENV")} == written
+    assert Path(env["GITHUB_STATE"]).read_text() == ""

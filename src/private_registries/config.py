@@ -21,7 +21,7 @@ from typing import Any
 from private_registries.errors import InputError
 from private_registries.hosts import RegistryType, detect_type, parse_ecr, parse_server
 from private_registries.secret import Secret
-from private_registries.text import control_character, cut
+from private_registries.text import ENV_NAME, control_character, cut
 
 FIELDS = (
     "server",
@@ -36,7 +36,6 @@ FIELDS = (
 )
 # Types whose password comes from a token exchange, so an entry may leave it out.
 EXCHANGED = frozenset({RegistryType.ECR, RegistryType.ECR_PUBLIC, RegistryType.GHCR})
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ACCOUNT = re.compile(r"^[0-9]{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$")
@@ -211,7 +210,7 @@ def _password(
         )
     if has_env:
         name = _text(data, "password-env", where) or ""
-        if not _ENV_NAME.match(name):
+        if not ENV_NAME.fullmatch(name):
             raise InputError(f"{where}: password-env {cut(name)} is not an environment variable name")
         value = env.get(name)
         if not value:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,7 +19,12 @@ from actions_toolkit.command import escape_data, escape_property
 
 from private_registries.errors import InputError
 from private_registries.secret import Secret
+from private_registries.text import ENV_NAME, cut
 
+# What each file command takes as a name. An environment variable's (STATE_<name> is one too): POSIX's.
+# A step output's: an identifier as workflows spell them (`steps.ID.outputs.docker-config`).
+OUTPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,98}")  # fewer than 100 characters
+_NAMES = {"GITHUB_ENV": ENV_NAME, "GITHUB_STATE": ENV_NAME, "GITHUB_OUTPUT": OUTPUT_NAME}
 PULL_REQUEST_EVENTS = frozenset({"pull_request", "pull_request_review", "pull_request_review_comment"})
 
 
@@ -57,11 +63,19 @@ def save_state(env: Mapping[str, str], values: Mapping[str, str]) -> None:
 def _append(env: Mapping[str, str], variable: str, values: Mapping[str, Secret | str]) -> None:
     """Append NAME<<DELIMITER ... entries to the file `variable` names (path from `env`, not
     os.environ), each with a random delimiter that the value may not contain (actions-toolkit
-    refuses it). Secret values were announced for masking when they were made."""
+    refuses it). Every name is checked first: one that is not a name (`A=B`, a line break) would
+    set other variables for every later step; then nothing is written. Secret values were announced
+    for masking when they were made."""
     from actions_toolkit.file_command import prepare_key_value_message
 
     if not values:
         return
+    for name in values:
+        if not _NAMES[variable].fullmatch(name):
+            raise InputError(
+                f"{cut(name)} is not a valid name for {variable}; nothing was written to it",
+                hint=f"a name matches {_NAMES[variable].pattern}",
+            )
     path = env.get(variable)
     if not path:
         raise InputError(f"{variable} is not set: cannot hand values to the workflow")

@@ -25,6 +25,8 @@ _CONTROL_OR_BREAK = re.compile(_CONTROL.pattern[:-1] + "\t\n]")
 _COMMAND = re.compile(r"^(\s*):(?=:)", re.MULTILINE)
 _LEGACY = "##["
 _SHORT = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+# An environment variable's name, as POSIX spells it (use fullmatch).
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def plain(text: str, *, keep_colours: bool = False) -> str:

@@ -24,6 +24,7 @@ from private_registries.hosts import DOCKER_HUB, DOCKER_HUB_ALIASES, HOSTNAME, R
 from private_registries.images import image_server
 from private_registries.secret import Secret
 from private_registries.sources import slug
+from private_registries.text import ENV_NAME, cut
 
 KEY = "imagePullSecrets"
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -86,13 +87,13 @@ def check_entry(entry: object) -> str | None:  # noqa: PLR0911 (one return per r
     if not registry:
         return "registry is required"
     if "://" in registry:
-        return f"registry {registry!r} must not include a scheme (write the host alone)"
+        return f"registry {cut(registry)} must not include a scheme (write the host alone)"
     if "/" in registry:
-        return f"registry {registry!r} must not include a path (credentials apply to the whole registry)"
+        return f"registry {cut(registry)} must not include a path (credentials apply to the whole registry)"
     if registry != registry.lower():
-        return f"registry {registry!r} must be lowercase"
-    if not HOSTNAME.match(registry):
-        return f"registry {registry!r} is not a valid hostname[:port]"
+        return f"registry {cut(registry)} must be lowercase"
+    if not HOSTNAME.fullmatch(registry):
+        return f"registry {cut(registry)} is not a valid hostname[:port]"
     if not _text(entry.get("username")):
         return "username is required"
     has_password, has_env = bool(_text(entry.get("password"))), bool(_text(entry.get("passwordEnv")))
@@ -100,6 +101,12 @@ def check_entry(entry: object) -> str | None:  # noqa: PLR0911 (one return per r
         return "password and passwordEnv are mutually exclusive"
     if not (has_password or has_env):
         return "one of password or passwordEnv is required"
+    password_env = _text(entry.get("passwordEnv"))
+    if has_env and not ENV_NAME.fullmatch(password_env):
+        return (
+            f"passwordEnv {cut(password_env)} must be a valid environment variable name "
+            "(letters, digits and underscores, not starting with a digit)"
+        )
     return None
 
 
@@ -263,8 +270,8 @@ def convox_exports(
         if user is not None and user != credential.username:
             problems.append(
                 Problem(
-                    f"{entry.where}: username {entry.username!r} is not the one held for {entry.registry} "
-                    f"({credential.username!r}); the pull would be refused",
+                    f"{entry.where}: username {cut(entry.username)} is not the one held for {entry.registry} "
+                    f"({cut(credential.username)}); the pull would be refused",
                     entry.line,
                 )
             )
