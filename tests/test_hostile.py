@@ -326,3 +326,216 @@ def test_only_names_are_written_to_the_workflow_files(tmp_path: Path) -> None:
         gha.set_outputs(env, {"x" * 100: "/x"})  # an identifier is less than 100 characters
     assert {name: Path(env[name]).read_text() for name in ("GITHUB_OUTPUT", "GITHUB_ENV")} == written
     assert Path(env["GITHUB_STATE"]).read_text() == ""
+
+
+# -- time and memory are bounded ----------------------------------------------------------------------
+
+
+def login_process(
+    env: dict[str, str], tmp_path: Path, *entries: dict[str, object], timeout: float = 60
+) -> Result:
+    """`registries login` as a user runs it, bounded: a hang fails the test, it does not stall the run."""
+    import yaml
+
+    from tests.clirun import run_process
+
+    path = tmp_path / "registries.yml"
+    path.write_text(yaml.safe_dump(list(entries)))
+    docker = tmp_path / "docker"
+    return run_process(
+        env, "login", "--registries", str(path), "--docker-config", str(docker), timeout=timeout
+    )
+
+
+def bearer_registry(realm: Callable[[], str]) -> Callable[[Request], None]:
+    """A registry that sends every client to `realm()` for a token (and takes none: the realm fails)."""
+
+    def answer(request: Request) -> None:
+        request.challenge_bearer(realm())
+
+    return answer
+
+
+def slow_realm(how: str) -> Callable[[Request], None]:
+    def answer(request: Request) -> None:
+        if how == "drip":  # a status line and headers, a byte a second
+            request.drip(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Slow: " + b"a" * 1000, 0.5)
+        elif how == "headers":  # headers that never end, each in time for the read timeout
+            request.raw(b"HTTP/1.1 200 OK\r\n")
+            for n in range(1000):
+                if request.stopped.wait(0.5):
+                    return
+                request.raw(f"X-{n}: a\r\n".encode())
+        else:  # a body that comes a byte at a time
+            request.raw(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+            request.drip(b'{"token": "' + b"t" * 1000, 0.5)
+
+    return answer
+
+
+@pytest.mark.parametrize("how", ["drip", "headers", "body"])
+def test_a_realm_that_drips_fails_within_the_timeout(
+    env: dict[str, str], tmp_path: Path, hostile: Callable[..., HostileServer], how: str
+) -> None:
+    import time
+
+    realm = hostile(slow_realm(how))
+    registry = hostile(bearer_registry(lambda: f"http://{realm.address}/token"))
+    started = time.monotonic()
+    entry = {"server": registry.address, "username": "u", "password": "pw"}
+    result = login_process({**env, "REGISTRIES_TIMEOUT": "2"}, tmp_path, entry)
+    assert time.monotonic() - started < 12
+    assert result.code == 1
+    assert (
+        f"{registry.address}: token endpoint http://{realm.address}/token: no complete answer within 4 s"
+        in result.err
+    )
+    assert len(realm.requests) == 1  # not tried again
+
+
+def test_retry_after_is_capped_then_fails_naming_the_server(
+    env: dict[str, str], tmp_path: Path, hostile: Callable[..., HostileServer]
+) -> None:
+    import time
+
+    def busy(request: Request) -> None:
+        request.send(503, {"Retry-After": "99999"}, {"errors": [{"code": "UNAVAILABLE"}]})
+
+    registry = hostile(busy)
+    started = time.monotonic()
+    result = login_process(env, tmp_path, {"server": registry.address, "username": "u", "password": "pw"})
+    assert time.monotonic() - started < 10
+    assert result.code == 1
+    assert (
+        f"{registry.address}: answered 503 asking to be tried again after 99999 s, "
+        "longer than REGISTRIES_TIMEOUT allows (20 s)" in result.err
+    )
+    assert len(registry.requests) == 1
+
+
+def test_a_short_retry_after_is_honoured(hostile: Callable[..., HostileServer]) -> None:
+    import time
+
+    from private_registries.transport import Transport
+
+    def busy_once(request: Request) -> None:
+        if len(server.requests) == 1:
+            request.send(429, {"Retry-After": "1"}, b"")
+        else:
+            request.send(200, {}, {"ok": True})
+
+    server = hostile(busy_once)
+    started = time.monotonic()
+    response = Transport().request("GET", f"http://{server.address}/v2/")
+    assert response.json() == {"ok": True}
+    assert 1 <= time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("size", [200 * 1024 * 1024])
+def test_a_huge_token_body_is_refused_unread(
+    env: dict[str, str], tmp_path: Path, hostile: Callable[..., HostileServer], size: int
+) -> None:
+    """200 MB of token was read whole (800 MB of memory), then sent back as a header."""
+    import time
+    import tracemalloc
+
+    from private_registries.transport import NetworkFailure, Transport
+
+    def realm(request: Request) -> None:
+        request.raw(f"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\n".encode())
+        request.raw(b'{"token": "')
+        request.stream(b"t" * 65536, size)
+
+    token = hostile(realm)
+    registry = hostile(bearer_registry(lambda: f"http://{token.address}/token"))
+    started = time.monotonic()
+    result = login_process(env, tmp_path, {"server": registry.address, "username": "u", "password": "pw"})
+    assert time.monotonic() - started < 20
+    assert result.code == 1
+    assert f"token endpoint http://{token.address}/token: answered more than 4 MiB (HTTP 200)" in result.err
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(NetworkFailure, match="answered more than 4 MiB"):
+            Transport().request("GET", f"http://{token.address}/token")
+        assert tracemalloc.get_traced_memory()[1] < 20 * 1024 * 1024
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("REGISTRIES_TIMEOUT", "abc", "REGISTRIES_TIMEOUT='abc' is not a number of seconds"),
+        ("REGISTRIES_TIMEOUT", "-1", "REGISTRIES_TIMEOUT='-1' is not a number of seconds"),
+        ("REGISTRIES_TIMEOUT", "0", "REGISTRIES_TIMEOUT='0' is not a number of seconds"),
+        ("REGISTRIES_TIMEOUT", "nan", "REGISTRIES_TIMEOUT='nan' is not a number of seconds"),
+        ("REGISTRIES_TIMEOUT", "inf", "REGISTRIES_TIMEOUT='inf' is not a number of seconds"),
+        ("REGISTRIES_RETRIES", "2.5", "REGISTRIES_RETRIES='2.5' is not a number of retries"),
+        ("REGISTRIES_RETRIES", "-1", "REGISTRIES_RETRIES='-1' is not a number of retries"),
+        ("REGISTRIES_RETRIES", "１", "REGISTRIES_RETRIES='１' is not a number of retries"),
+    ],
+)
+def test_bad_tuning_is_a_clear_error(
+    env: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    variable: str,
+    value: str,
+    message: str,
+) -> None:
+    entries = tmp_path / "registries.yml"
+    entries.write_text("- server: r.example.org\n  username: u\n  password: pw\n")
+    result = run(capsys, {**env, variable: value}, "login", "--registries", str(entries))
+    assert result.code == 1
+    assert message in result.err
+    assert "internal error" not in result.err
+
+
+# -- where credentials go -----------------------------------------------------------------------------
+
+
+def test_redirects_are_followed_without_reading_their_bodies(hostile: Callable[..., HostileServer]) -> None:
+    import time
+
+    from private_registries.transport import Transport
+
+    headers: dict[str, str | None] = {}
+
+    def answer(request: Request) -> None:
+        headers[request.path] = request.headers.get("Authorization")
+        if request.path == "/start":
+            request.raw(b"HTTP/1.1 302 Found\r\nLocation: /same\r\nContent-Length: 40\r\n\r\n")
+            request.drip(b"x" * 40, 0.25)  # read whole, this body alone takes 10 s
+        elif request.path == "/same":
+            request.send(307, {"Location": f"http://localhost:{port}/away"}, b"")
+        else:
+            request.send(200, {}, {"at": request.path})
+
+    server = hostile(answer)
+    port = server.address.rpartition(":")[2]
+    started = time.monotonic()
+    response = Transport().request(
+        "GET", f"http://{server.address}/start", headers={"Authorization": "Basic x"}
+    )
+    assert time.monotonic() - started < 3
+    assert response.json() == {"at": "/away"}
+    assert response.url == f"http://localhost:{port}/away"
+    assert headers == {"/start": "Basic x", "/same": "Basic x", "/away": None}
+
+
+def test_a_tls_failure_keeps_its_whole_reason(tmp_path: Path, hostile: Callable[..., HostileServer]) -> None:
+    import re
+
+    from private_registries.transport import NetworkFailure, Transport
+    from tests.servers.distribution import self_signed
+
+    cert = self_signed(tmp_path, "127.0.0.1")
+    server = hostile(lambda request: request.send(200, {}, {}), cert=(cert, tmp_path / "tls.key"))
+    with pytest.raises(NetworkFailure) as failure:
+        Transport().request("GET", f"https://{server.address}/v2/")
+    assert re.fullmatch(
+        r"TLS failed: \[SSL: CERTIFICATE_VERIFY_FAILED\] certificate verify failed: "
+        r"self.signed certificate \(_ssl\.c:\d+\)",
+        failure.value.reason,
+    ), failure.value.reason

@@ -83,7 +83,7 @@ def _check_one(base: BaseImage, keychain: Keychain) -> ImageCheck:
         if response.status_code == 404:
             # Is the repository missing, or only the tag? Some registries say NAME_UNKNOWN; others
             # (Distribution) only answer 404 to the repository's tag list.
-            tags = client.request("GET", f"/v2/{image.repository}/tags/list", scopes=scope)
+            tags = client.request("GET", f"/v2/{image.repository}/tags/list", scopes=scope, body=False)
             if tags.status_code == 404:
                 return ImageCheck(base, problem=_missing_repository(base))
     except RegistriesError as error:

@@ -82,7 +82,13 @@ class Request:
 
 
 class HostileServer:
-    def __init__(self, answer: Callable[[Request], None], *, cert: tuple[Path, Path] | None = None) -> None:
+    def __init__(
+        self,
+        answer: Callable[[Request], None],
+        *,
+        host: str = "127.0.0.1",
+        cert: tuple[Path, Path] | None = None,
+    ) -> None:
         self.answer = answer
         self.requests: list[str] = []  # "METHOD path", in order
         self.stopped = threading.Event()
@@ -100,7 +106,7 @@ class HostileServer:
 
             do_GET = do_HEAD = do_POST = handle_one
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer((host, 0), Handler)
         self.httpd.daemon_threads = True
         if cert is not None:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -110,7 +116,8 @@ class HostileServer:
 
     @property
     def address(self) -> str:
-        return f"127.0.0.1:{self.httpd.server_address[1]}"
+        host, port = self.httpd.server_address[:2]
+        return f"{host}:{port}"
 
     def stop(self) -> None:
         self.stopped.set()

@@ -101,13 +101,15 @@ class RegistryClient:
         *,
         scopes: Sequence[str] = (),
         headers: Mapping[str, str] | None = None,
+        body: bool = True,
     ) -> requests.Response:
-        """An authorized request; `scopes` are what a Bearer token must grant (repository:NAME:pull)."""
+        """An authorized request; `scopes` are what a Bearer token must grant (repository:NAME:pull).
+        `body=False`: the answer's status and headers are all the caller needs."""
         challenge = self.ping()
         merged = dict(headers or {})
         if challenge is not None:
             merged.update(self._authorization(challenge, tuple(scopes)))
-        return self._send(method, path, headers=merged)
+        return self._send(method, path, headers=merged, body=body)
 
     def _authorization(self, challenge: Challenge, scopes: tuple[str, ...]) -> dict[str, str]:
         credential = self.credential()
@@ -135,10 +137,12 @@ class RegistryClient:
         except NetworkFailure as failure:
             raise _network_error(self.server, failure) from None
 
-    def _send(self, method: str, path: str, headers: Mapping[str, str] | None = None) -> requests.Response:
+    def _send(
+        self, method: str, path: str, headers: Mapping[str, str] | None = None, *, body: bool = True
+    ) -> requests.Response:
         url = self._base() + path
         try:
-            return self.transport.request(method, url, headers=dict(headers or {}))
+            return self.transport.request(method, url, headers=dict(headers or {}), body=body)
         except NetworkFailure as failure:
             raise _network_error(self.server, failure) from None
 
