@@ -495,6 +495,36 @@ def test_bad_tuning_is_a_clear_error(
 # -- where credentials go -----------------------------------------------------------------------------
 
 
+def test_a_check_redirected_to_another_host_is_not_a_check(
+    env: dict[str, str], tmp_path: Path, hostile: Callable[..., HostileServer]
+) -> None:
+    """The other host answered 200 to a request that no longer carried the credential: Login Succeeded."""
+    seen: list[str | None] = []
+
+    def elsewhere(request: Request) -> None:
+        seen.append(request.headers.get("Authorization"))
+        request.send(200, {}, {})
+
+    other = hostile(elsewhere)
+    moved = f"localhost:{other.address.rpartition(':')[2]}"
+
+    def registry_answer(request: Request) -> None:
+        if request.basic() is None:
+            request.send(401, {"WWW-Authenticate": 'Basic realm="r"'}, b"")
+        else:
+            request.send(302, {"Location": f"http://{moved}/v2/"}, b"")
+
+    registry = hostile(registry_answer)
+    result = login_process(
+        env, tmp_path, {"server": registry.address, "username": "u", "password": "pw-moved"}
+    )
+    assert result.code == 1
+    assert "Login Succeeded" not in result.out
+    assert f"{registry.address}: GET /v2/ was redirected to '{moved}', another host, so" in result.err
+    assert "so the credential was not checked" in result.err
+    assert seen == [None]  # the credential was never sent there
+
+
 def test_redirects_are_followed_without_reading_their_bodies(hostile: Callable[..., HostileServer]) -> None:
     import time
 

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import requests
 
@@ -22,7 +23,8 @@ from private_registries.config import Registry
 from private_registries.credential import Credential
 from private_registries.errors import ErrorKind, RegistryError
 from private_registries.hosts import api_host
-from private_registries.transport import NetworkFailure
+from private_registries.text import cut
+from private_registries.transport import NetworkFailure, same_origin
 
 # Renew a token this long before it runs out, so a request never carries one that expires in flight.
 _TOKEN_MARGIN = timedelta(seconds=10)
@@ -89,6 +91,14 @@ class RegistryClient:
             return CredentialCheck("none")
         headers = self._authorization(challenge, ())
         response = self._send("GET", "/v2/", headers=headers)
+        if not same_origin(self.url("/v2/"), response.url):  # the credential did not go there
+            raise RegistryError(
+                self.server,
+                f"GET /v2/ was redirected to {cut(urlsplit(response.url).netloc)}, another host, "
+                "so the credential was not checked",
+                kind=ErrorKind.PROTOCOL,
+                hint="check the server name: a registry answers /v2/ itself",
+            )
         if response.status_code != 200:
             self._raise_for(response, "GET /v2/")
         token = self._tokens.get(())
