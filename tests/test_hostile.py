@@ -569,3 +569,73 @@ def test_a_tls_failure_keeps_its_whole_reason(tmp_path: Path, hostile: Callable[
         r"self.signed certificate \(_ssl\.c:\d+\)",
         failure.value.reason,
     ), failure.value.reason
+
+
+def test_a_loopback_realm_of_a_registry_elsewhere_gets_no_credential_over_http(
+    env: dict[str, str], tmp_path: Path, hostile: Callable[..., HostileServer]
+) -> None:
+    from tests.servers.distribution import outward_address, self_signed
+
+    asked: list[str | None] = []
+
+    def realm_answer(request: Request) -> None:
+        asked.append(request.headers.get("Authorization"))
+        request.send(200, {}, {"token": "t"})
+
+    realm = hostile(realm_answer)
+    host = outward_address()
+    cert = self_signed(tmp_path, host)
+    registry = hostile(
+        bearer_registry(lambda: f"http://{realm.address}/token"), host=host, cert=(cert, tmp_path / "tls.key")
+    )
+    entry = {"server": registry.address, "username": "u", "password": "pw-realm", "insecure": True}
+    result = login_process(env, tmp_path, entry)
+    assert result.code == 1
+    assert f"the token realm http://{realm.address}/token is plain HTTP" in result.err
+    assert asked == []
+
+
+@pytest.mark.parametrize(
+    ("server", "realm", "insecure", "allowed"),
+    [
+        ("127.0.0.1:5000", "http://127.0.0.1:5001/token", False, True),  # the registry's own host
+        ("localhost:5000", "http://localhost:5001/token", False, True),
+        ("[::1]:5000", "http://[::1]:5001/token", False, True),
+        ("reg.localhost:5000", "http://reg.localhost:5001/token", False, False),  # not loopback by name
+        ("reg.localhost:5000", "http://reg.localhost:5001/token", True, True),
+        ("registry.example.org", "http://127.0.0.1:5001/token", True, False),  # another host
+        ("registry.example.org", "http://registry.example.org/token", False, False),
+        ("127.0.0.1:5000", "http://localhost:5001/token", False, False),
+    ],
+)
+def test_where_a_realm_may_have_a_credential_over_plain_http(
+    server: str, realm: str, insecure: bool, allowed: bool
+) -> None:
+    from private_registries.auth.challenge import Challenge
+    from private_registries.auth.token import fetch_token
+    from private_registries.config import Registry
+    from private_registries.credential import Credential
+    from private_registries.errors import RegistryError
+    from private_registries.hosts import RegistryType
+    from private_registries.secret import Secret
+    from private_registries.transport import NetworkFailure, Transport, TransportOptions
+
+    credential = Credential(Registry(server, "u", Secret("pw"), RegistryType.BASIC), "u", Secret("pw"))
+    challenge = Challenge("bearer", {"realm": realm})
+    transport = Transport(TransportOptions(connect_timeout=0.2, read_timeout=0.2, retries=0))
+    try:
+        fetch_token(transport, challenge, credential, server=server, insecure=insecure)
+    except RegistryError as error:
+        refused = "is plain HTTP; credentials are sent only over HTTPS" in error.message
+    except NetworkFailure:
+        refused = False
+    else:
+        refused = False
+    assert refused is not allowed
+
+
+def test_a_name_under_localhost_is_not_loopback_on_its_word() -> None:
+    from private_registries.hosts import is_loopback
+
+    assert is_loopback("localhost:5000")
+    assert not is_loopback("reg.localhost:5000")

@@ -125,8 +125,10 @@ def hostname(server: str) -> str:
 
 
 def is_loopback(server: str) -> bool:
+    """A loopback address, or `localhost` itself; a name under `.localhost` is not taken on its word
+    (the resolver, a proxy or /etc/hosts may send it anywhere)."""
     host = hostname(server)
-    if host == "localhost" or host.endswith(".localhost"):
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback

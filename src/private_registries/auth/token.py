@@ -13,6 +13,7 @@ from private_registries.credential import Credential
 from private_registries.errors import ErrorKind, RegistryError
 from private_registries.hosts import hostname, is_loopback
 from private_registries.secret import Secret
+from private_registries.text import cut
 from private_registries.transport import NetworkFailure, Transport
 
 REJECTED_HINT = "check the username and password (or token) for this registry"
@@ -42,7 +43,7 @@ def fetch_token(
     parts = urlsplit(realm)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise RegistryError(
-            server, f"the token realm {realm!r} is not an http(s) URL", kind=ErrorKind.PROTOCOL
+            server, f"the token realm {cut(realm)} is not an http(s) URL", kind=ErrorKind.PROTOCOL
         )
     if credential and parts.scheme == "http" and not _plain_http_allowed(parts.hostname, server, insecure):
         raise RegistryError(
@@ -132,6 +133,7 @@ def _parse_time(value: object) -> datetime | None:
 
 
 def _plain_http_allowed(realm_host: str, server: str, insecure: bool) -> bool:
-    if is_loopback(realm_host):
-        return True
-    return realm_host == hostname(server) and (insecure or is_loopback(server))
+    """Plain HTTP to the realm only where the registry itself may be spoken to so: a loopback or insecure
+    registry, and only on the registry's own host (a realm on loopback serving a registry elsewhere
+    is no safer than any other)."""
+    return realm_host == hostname(server).lower() and (insecure or is_loopback(server))
