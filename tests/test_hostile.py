@@ -639,3 +639,83 @@ def test_a_name_under_localhost_is_not_loopback_on_its_word() -> None:
 
     assert is_loopback("localhost:5000")
     assert not is_loopback("reg.localhost:5000")
+
+
+# -- crashes: one registry never costs the others -----------------------------------------------------
+
+
+def utf8_bearer_registry(username: str, password: str) -> Callable[[Request], None]:
+    """A registry with its realm on its own /token, taking the credential as docker sends it: UTF-8."""
+
+    def answer(request: Request) -> None:
+        if request.path.startswith("/token"):
+            if request.basic() == (username, password):
+                request.send(200, {}, {"token": "good-token", "expires_in": 300})
+            else:
+                request.send(401, {}, {"errors": [{"code": "UNAUTHORIZED"}]})
+        elif request.headers.get("Authorization") == "Bearer good-token":
+            request.send(200, {}, {})
+        else:
+            request.challenge_bearer(f"http://{request.headers['Host']}/token")
+
+    return answer
+
+
+def test_a_password_beyond_latin_1_against_a_bearer_registry(
+    env: dict[str, str], tmp_path: Path, hostile: Callable[..., HostileServer]
+) -> None:
+    """`pw-€` was an internal error (UnicodeEncodeError), exit 70, and no registry written."""
+    import base64
+    import json
+
+    euro = hostile(utf8_bearer_registry("ü", "pw-€"))
+    plain = hostile(utf8_bearer_registry("bob", "pw-plain"))
+    result = login_process(
+        env,
+        tmp_path,
+        {"server": euro.address, "username": "ü", "password": "pw-€"},
+        {"server": plain.address, "username": "bob", "password": "pw-plain"},
+    )
+    assert result.code == 0, result.err
+    assert "Login Succeeded: 2 of 2 registries" in result.out
+    auths = json.loads((tmp_path / "docker" / "config.json").read_text())["auths"]
+    assert base64.b64decode(auths[euro.address]["auth"]).decode() == "ü:pw-€"
+
+
+def test_a_bug_met_with_one_registry_costs_that_registry_only(
+    env: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    hostile: Callable[..., HostileServer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import yaml
+
+    from private_registries.auth.client import RegistryClient
+
+    broken = hostile(utf8_bearer_registry("bob", "pw-1"))
+    good = hostile(utf8_bearer_registry("bob", "pw-2"))
+    login = RegistryClient.login
+
+    def login_or_bug(self: RegistryClient) -> object:
+        if self.server == broken.address:
+            raise RuntimeError("a bug, with pw-1 in its message")
+        return login(self)
+
+    monkeypatch.setattr(RegistryClient, "login", login_or_bug)
+    entries = tmp_path / "registries.yml"
+    entries.write_text(
+        yaml.safe_dump(
+            [
+                {"server": broken.address, "username": "bob", "password": "pw-1"},
+                {"server": good.address, "username": "bob", "password": "pw-2"},
+            ]
+        )
+    )
+    docker = tmp_path / "docker"
+    result = run(capsys, env, "login", "--registries", str(entries), "--docker-config", str(docker))
+    assert result.code == 1
+    assert "Login Succeeded: 1 of 2 registries" in result.out
+    assert f"{broken.address}: internal error (RuntimeError): a bug, with *** in its message" in result.err
+    assert "this is a bug in private-registries" in result.err
+    assert good.address in (docker / "config.json").read_text()

@@ -164,3 +164,15 @@ class Failures(RegistriesError):
     def __init__(self, errors: list[RegistriesError]) -> None:
         super().__init__(f"{len(errors)} of the registries failed")
         self.errors = errors
+
+
+BUG_HINT = "this is a bug in private-registries; please report it with the command you ran"
+
+
+def internal_error(server: str, exc: Exception) -> RegistriesError:
+    """An exception nobody expected, met while working on one registry: that registry's failure alone."""
+    from private_registries.secret import MASKER
+
+    return RegistriesError(
+        f"{server}: internal error ({type(exc).__name__}): {MASKER.redact(str(exc))[:300]}", hint=BUG_HINT
+    )

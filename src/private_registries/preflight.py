@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from private_registries import fixes
 from private_registries.auth.token import REJECTED_HINT
 from private_registries.dockerfile import BaseImage
-from private_registries.errors import ErrorKind, Location, RegistriesError, RegistryError
+from private_registries.errors import ErrorKind, Location, RegistriesError, RegistryError, internal_error
 from private_registries.images import is_digest
 from private_registries.keychain import Keychain
 from private_registries.text import cut
@@ -52,7 +52,7 @@ def check(images: Sequence[BaseImage], keychain: Keychain, dockerfile: str) -> l
     keychain.prefetch(base.image.server for base in images)
     workers = max(1, min(MAX_PARALLEL, len(images)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        checks = pool.map(lambda base: _check_one(base, keychain), images)
+        checks = pool.map(lambda base: _check_safely(base, keychain), images)
         return [_located(result, dockerfile) for result in checks]
 
 
@@ -64,6 +64,13 @@ def _located(result: ImageCheck, dockerfile: str) -> ImageCheck:
     problem = result.problem.at(Location(dockerfile, base.line))
     problem.message = f"{base.image} ({base.source}, line {base.line}): {problem.message}"
     return ImageCheck(base, problem=problem)
+
+
+def _check_safely(base: BaseImage, keychain: Keychain) -> ImageCheck:
+    try:
+        return _check_one(base, keychain)
+    except Exception as exc:  # a bug met with one image costs that image only
+        return ImageCheck(base, problem=internal_error(base.image.server, exc))
 
 
 def _check_one(base: BaseImage, keychain: Keychain) -> ImageCheck:

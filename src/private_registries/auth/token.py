@@ -70,9 +70,9 @@ def fetch_token(
             response = transport.request("POST", realm, data=form)
         elif credential:
             params["account"] = credential.username
-            response = transport.request(
-                "GET", realm, params=params, auth=(credential.username, credential.password.reveal())
-            )
+            # Basic auth as docker sends it, UTF-8 (requests would encode it as Latin-1, or fail)
+            basic = {"Authorization": f"Basic {credential.auth().reveal()}"}
+            response = transport.request("GET", realm, params=params, headers=basic)
         else:
             response = transport.request("GET", realm, params=params)
     except NetworkFailure as failure:

@@ -12,7 +12,7 @@ from pathlib import Path
 from private_registries import dockerconfig
 from private_registries.credential import Credential
 from private_registries.dockerconfig import MergeReport
-from private_registries.errors import Caveat, ErrorKind, Location, RegistriesError
+from private_registries.errors import Caveat, ErrorKind, Location, RegistriesError, internal_error
 from private_registries.hosts import RegistryType
 from private_registries.keychain import Keychain
 
@@ -77,6 +77,13 @@ def login(options: LoginOptions, keychain: Keychain) -> LoginResult:
 
 
 def _check(server: str, keychain: Keychain) -> RegistryLogin | RegistriesError:
+    try:
+        return _check_one(server, keychain)
+    except Exception as exc:  # a bug met with one registry costs that registry only
+        return internal_error(server, exc)
+
+
+def _check_one(server: str, keychain: Keychain) -> RegistryLogin | RegistriesError:
     client = keychain.client(server)
     unreachable: RegistriesError | None = None
     try:
