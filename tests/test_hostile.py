@@ -719,3 +719,151 @@ def test_a_bug_met_with_one_registry_costs_that_registry_only(
     assert f"{broken.address}: internal error (RuntimeError): a bug, with *** in its message" in result.err
     assert "this is a bug in private-registries" in result.err
     assert good.address in (docker / "config.json").read_text()
+
+
+# -- YAML bombs and deep files ------------------------------------------------------------------------
+
+
+def laughs(levels: int = 30) -> str:
+    """A flow alias tree: each level two aliases of the one before (2**levels leaves)."""
+    text = "&l0 [x, x]"
+    for n in range(1, levels):
+        text = f"&l{n} [" + text + ", *l" + str(n - 1) + "]"
+    return text
+
+
+def merge_bomb(levels: int = 40) -> str:
+    """40 levels of `<<: [*a, *a]`: YAML merges build each level twice the one before."""
+    lines = ["x0: &m0 {k0: v}"]
+    lines += [f"x{n}: &m{n}\n  <<: [*m{n - 1}, *m{n - 1}]\n  k{n}: v" for n in range(1, levels + 1)]
+    return "\n".join(lines) + "\n"
+
+
+DEEP = "[" * 5000 + "]" * 5000
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            f"- server: r.example.org\n  username: u\n  password: p\n  insecure: {laughs()}\n",
+            "aliases make a tree",
+        ),
+        (
+            f"- server: r.example.org\n  username: u\n  password: p\n  type: {laughs()}\n",
+            "aliases make a tree",
+        ),
+        (f"- server: r.example.org\n  username: u\n  password: p\n  type: {DEEP}\n", "nested more than 100"),
+        ("- server: r.example.org\n  username: u\n  password: p\n  insecure: [[[1]]]\n", "insecure must be"),
+        (
+            f"- server: r.example.org\n  username: u\n  password: p\n  type: {'[' * 50}{']' * 50}\n",
+            "type must",
+        ),
+    ],
+)
+def test_an_entries_file_cannot_blow_up(
+    env: dict[str, str], tmp_path: Path, entry: str, message: str
+) -> None:
+    """600 bytes made a 2 GB error message (`insecure:`), or hung (`type:`)."""
+    import time
+
+    from tests.clirun import run_process
+
+    path = tmp_path / "registries.yml"
+    path.write_text(entry)
+    started = time.monotonic()
+    result = run_process(env, "list", "--registries", str(path), timeout=30)
+    assert time.monotonic() - started < 5
+    assert result.code == 1
+    assert message in result.err
+    assert len(result.err) < 1000
+
+
+def bomb_files(tmp_path: Path, text: str) -> tuple[Path, Path]:
+    """A manifest and a convox.yml, each with `text` where a workload or a service is."""
+    manifest = tmp_path / "deploy.yaml"
+    manifest.write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n"
+        "      containers: [{name: a, image: r.example.org/a:1}]\n---\n" + text
+    )
+    convox = tmp_path / "convox.yml"
+    convox.write_text("services:\n  web:\n    image: r.example.org/web:1\n" + text)
+    return manifest, convox
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (merge_bomb(), "its aliases make a tree of more than 1,000,000 nodes; it was not read"),
+        (f"bomb: {laughs()}\n", "its aliases make a tree of more than 1,000,000 nodes; it was not read"),
+        (f"deep: {DEEP}\n", "nested more than 100 levels deep; it was not read"),
+        ("deep:\n" + "".join("  " * n + "- \n" for n in range(1, 300)), "nested more than 100 levels deep"),
+        ("self: &s [*s]\n", "the alias *s is inside the collection it names"),
+    ],
+)
+def test_a_yaml_bomb_is_refused_fast_by_every_reader(
+    env: dict[str, str], tmp_path: Path, text: str, message: str
+) -> None:
+    """A merge-key bomb of 3 KB hung inject, convox and pull-secret --for."""
+    import time
+
+    from tests.clirun import run_process
+
+    manifest, convox = bomb_files(tmp_path, text)
+    entries = tmp_path / "registries.yml"
+    entries.write_text("- server: r.example.org\n  username: u\n  password: pw-bomb\n")
+    held = ["--registries", str(entries)]
+    for argv in (
+        ["inject", str(manifest), *held],
+        ["inject", "--all", "--dry-run", str(manifest)],
+        ["pull-secret", "--for", str(manifest), *held],
+        ["convox", str(convox), *held],
+    ):
+        started = time.monotonic()
+        result = run_process(env, *argv, timeout=30)
+        assert time.monotonic() - started < 5, argv
+        assert result.code == 1, (argv, result.text)
+        assert message in result.err, argv
+        assert "internal error" not in result.err
+
+
+def test_the_action_refuses_a_bombed_manifest(
+    env: dict[str, str], tmp_path: Path, hostile: Callable[..., HostileServer]
+) -> None:
+    import time
+
+    from tests.clirun import run_process
+
+    registry = hostile(lambda request: request.send(200, {}, {}))  # asks for no credential
+    manifest, _ = bomb_files(tmp_path, merge_bomb())
+    action = {
+        **ci_env(env, tmp_path),
+        "RUNNER_TEMP": str(tmp_path),
+        "INPUT_REGISTRIES": f"- server: {registry.address}\n  username: u\n  password: pw-action\n",
+        "INPUT_MANIFESTS": str(manifest),
+    }
+    started = time.monotonic()
+    result = run_process(action, "action", "main", str(tmp_path), timeout=30)
+    assert time.monotonic() - started < 8
+    assert result.code == 1
+    assert "its aliases make a tree of more than 1,000,000 nodes" in result.out
+
+
+def test_deep_json_is_a_clear_error(
+    env: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    hostile: Callable[..., HostileServer],
+) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    store = tmp_path / "store.json"
+    store.write_text(deep)
+    result = run(capsys, env, "list", "--store", str(store))
+    assert result.code == 1
+    assert f"{store} is not valid JSON" in result.err
+
+    realm = hostile(lambda request: request.send(200, {}, deep.encode()))
+    registry = hostile(bearer_registry(lambda: f"http://{realm.address}/token"))
+    answered = login_process(env, tmp_path, {"server": registry.address, "username": "u", "password": "pw"})
+    assert answered.code == 1
+    assert f"token endpoint http://{realm.address}/token answered without a token" in answered.err

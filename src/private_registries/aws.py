@@ -50,7 +50,7 @@ def oidc_token(audience: str, env: Mapping[str, str], transport: Transport, *, f
         )
     try:
         value = response.json().get("value")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         value = None
     if not isinstance(value, str) or not value:
         raise RegistriesError("the job's OIDC token service answered without a token")

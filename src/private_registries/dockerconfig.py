@@ -160,7 +160,7 @@ def read(path: Path) -> dict[str, Any]:
         return {}
     try:
         config = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         where = f" (line {exc.lineno} column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
         raise DockerConfigError(
             f"{path} is not valid JSON{where}; it was left as it is",

@@ -98,5 +98,5 @@ def is_fork_pull_request(env: Mapping[str, str]) -> bool:
         event = json.loads(Path(env.get("GITHUB_EVENT_PATH", "")).read_text())
         pull = event["pull_request"]
         return bool(pull["head"]["repo"]["full_name"] != pull["base"]["repo"]["full_name"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return False

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from private_registries.errors import InputError
 from private_registries.hosts import DOCKER_HUB, DOCKER_HUB_ALIASES
+from private_registries.text import cut
 
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _PATH = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
@@ -56,17 +57,17 @@ def parse_image(text: str, where: str = "image") -> ImageRef:
         raise InputError(f"{where}: the image reference is empty")
     rest, _, digest = original.partition("@")
     if digest and not is_digest(digest):
-        raise InputError(f"{where}: {original!r} has an invalid digest {digest!r}")
+        raise InputError(f"{where}: {cut(original)} has an invalid digest {cut(digest)}")
     tag: str | None = None
     slash, colon = rest.rfind("/"), rest.rfind(":")
     if colon > slash:
         rest, tag = rest[:colon], rest[colon + 1 :]
         if not _TAG.match(tag):
-            raise InputError(f"{where}: {original!r} has an invalid tag {tag!r}")
+            raise InputError(f"{where}: {cut(original)} has an invalid tag {cut(tag)}")
     first, sep, remainder = rest.partition("/")
     if sep and ("." in first or ":" in first or first == "localhost" or first.lower() != first):
         if not _DOMAIN.match(first):
-            raise InputError(f"{where}: {original!r} has an invalid registry {first!r}")
+            raise InputError(f"{where}: {cut(original)} has an invalid registry {cut(first)}")
         server, path = first.lower(), remainder
     else:
         server, path = DOCKER_HUB, rest
@@ -76,7 +77,7 @@ def parse_image(text: str, where: str = "image") -> ImageRef:
         path = f"library/{path}"
     if not _PATH.match(path):
         raise InputError(
-            f"{where}: {original!r} is not a valid image reference",
+            f"{where}: {cut(original)} is not a valid image reference",
             hint="repository names are lower case (letters, digits, and . _ - between them), "
             "e.g. registry.example.org/team/app:1",
         )

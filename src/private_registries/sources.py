@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from private_registries import yamlbounds
 from private_registries.config import Registry, parse_entries, parse_entry
 from private_registries.errors import InputError
 
@@ -25,7 +26,9 @@ def secret_name(server: str) -> str:
 
 
 def load_document(text: str, where: str) -> object:
-    """Parse YAML (and so JSON). The error names the line and column, never the content."""
+    """Parse YAML (and so JSON), within yamlbounds' bounds. The error names the line and column,
+    never the content."""
+    yamlbounds.check(text, where)
     try:
         return yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
@@ -59,9 +62,10 @@ def from_secrets(text: str, where: str, env: Mapping[str, str]) -> list[Registry
         return []
     try:
         secrets = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, RecursionError) as exc:
+        at = f" (line {exc.lineno} column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
         raise InputError(
-            f"{where}: not valid JSON (line {exc.lineno} column {exc.colno})",
+            f"{where}: not valid JSON{at}",
             hint="pass the whole secrets context:\n  with:\n    secrets: ${{ toJSON(secrets) }}",
         ) from None
     if not isinstance(secrets, dict):
@@ -73,7 +77,7 @@ def from_secrets(text: str, where: str, env: Mapping[str, str]) -> list[Registry
         value = secrets[name]
         try:
             entry = json.loads(value) if isinstance(value, str) else value
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             raise InputError(
                 f"{where}: secret {name} is not a JSON registry entry",
                 hint='its value should be {"server": ..., "username": ..., "password": ...}; '

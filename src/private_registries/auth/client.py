@@ -194,7 +194,7 @@ def _registry_error(response: requests.Response) -> str:
         errors = response.json().get("errors") or []
         first = errors[0]
         return f": {first.get('code', '')} {first.get('message', '')}".rstrip()[:200]
-    except (ValueError, AttributeError, IndexError, TypeError):
+    except (ValueError, AttributeError, IndexError, TypeError, RecursionError):
         return ""
 
 

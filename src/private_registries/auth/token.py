@@ -101,7 +101,7 @@ def fetch_token(
 def _parse(body: str, server: str, realm: str) -> Token:
     try:
         data = json.loads(body)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         data = None
     if not isinstance(data, dict):
         data = {}

@@ -33,6 +33,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, ScalarNode
 from ruamel.yaml.resolver import VersionedResolver
 
+from private_registries import yamlbounds
 from private_registries.deploy import yamledit
 from private_registries.deploy.workloads import (
     POD_IMAGES,
@@ -401,6 +402,8 @@ class _Scan:
 
 
 def _scan(text: str, where: str, table: Table, *, service_accounts: bool, fast: bool = True) -> _Scan:
+    if fast:  # once, before either reader builds anything (the ruamel.yaml parts check themselves too)
+        yamlbounds.check(text, where, reader=yamledit.events)
     split = _fast_parts(text) if fast else None
     fast = split is not None
     parts = split or [_Part(0, len(text), 0)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,7 @@ from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from private_registries import yamlbounds
 from private_registries.errors import InputError, Location
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -58,6 +59,8 @@ def parse(text: str, where: str, *, start: int = 0, end: int | None = None) -> l
     text, so edits and line numbers are those of the whole file. `start` must begin a line.
     """
     part = text if start == 0 and end is None else text[start:end]
+    line = text.count("\n", 0, start)
+    yamlbounds.check(part, where, reader=events, first_line=line)
     try:
         nodes = list(YAML(typ="rt").compose_all(part))
         if any(_merges(node) for node in nodes):  # building data would fold merges into the nodes
@@ -79,10 +82,14 @@ def parse(text: str, where: str, *, start: int = 0, end: int | None = None) -> l
     except YAMLError as exc:
         raise InputError(f"{where}: not valid YAML ({type(exc).__name__})") from None
     if start:
-        line = text.count("\n", 0, start)
         for node in nodes:
             _shift(node, start, line)
     return [Document(node, value) for node, value in zip(nodes, data, strict=True)]
+
+
+def events(text: str) -> Iterable[object]:
+    """ruamel.yaml's own events of a text (what yamlbounds reads when libyaml reads it otherwise)."""
+    return YAML(typ="rt").parse(text)  # type: ignore[no-any-return]
 
 
 def load(text: str) -> list[Any]:

@@ -228,7 +228,7 @@ class GitHubStore:
         where = f"{self.description}: variable {VARIABLE}"
         try:
             data = json.loads(text)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             data = None
         if not isinstance(data, list):
             raise StoreError(

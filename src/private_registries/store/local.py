@@ -78,7 +78,7 @@ class LocalStore:
                 self.caveats.append(caveat)
         try:
             data: Any = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
             where = (
                 f" (line {exc.lineno} column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
             )
