@@ -867,3 +867,12 @@ def test_deep_json_is_a_clear_error(
     answered = login_process(env, tmp_path, {"server": registry.address, "username": "u", "password": "pw"})
     assert answered.code == 1
     assert f"token endpoint http://{realm.address}/token answered without a token" in answered.err
+
+
+def test_inert_text_keeps_crlf_lines_and_comes_out_the_same_twice() -> None:
+    from private_registries.text import inert
+
+    text = "a\r\nb\r::c\n  ::d ##[e] \x1b[1mf\x1b[0m\u202eg\x00"
+    assert inert(text) == "a\r\nb\\r::c\n  : :d ## [e] f\\u202eg\\x00"
+    assert inert(inert(text)) == inert(text)
+    assert inert(text, one_line=True) == "a\\r\\nb\\r::c\\n  ::d ## [e] f\\u202eg\\x00"

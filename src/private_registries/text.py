@@ -16,10 +16,11 @@ import reprlib
 # or ESC and one byte: what a build's output may hold that is not text.
 _ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 _COLOUR = re.compile(r"\x1b\[[0-9;]*m")
-# C0 and C1 controls (line breaks other than \n among them), DEL, the Unicode line and paragraph
-# separators, and the bidirectional overrides that make text read otherwise than it is.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_CONTROL_OR_BREAK = re.compile(_CONTROL.pattern[:-1] + "\t\n]")
+# C0 and C1 controls (line breaks other than \n and \r\n among them), DEL, the Unicode line and
+# paragraph separators, and the bidirectional overrides that make text read otherwise than it is.
+_CONTROLS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[{_CONTROLS}]|\r(?!\n)")
+_CONTROL_OR_BREAK = re.compile(f"[{_CONTROLS}\t\n\r]")
 # What the runner reads as a command: `::` first on a line (after any whitespace, as .NET's TrimStart
 # sees it), and the legacy `##[` anywhere.
 _COMMAND = re.compile(r"^(\s*):(?=:)", re.MULTILINE)
