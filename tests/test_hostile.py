@@ -393,6 +393,16 @@ def test_a_realm_that_drips_fails_within_the_timeout(
     assert len(realm.requests) == 1  # not tried again
 
 
+def test_a_token_too_big_for_a_header_is_refused(
+    env: dict[str, str], tmp_path: Path, hostile: Callable[..., HostileServer]
+) -> None:
+    realm = hostile(lambda request: request.send(200, {}, {"token": "t" * 100_000}))
+    registry = hostile(bearer_registry(lambda: f"http://{realm.address}/token"))
+    result = login_process(env, tmp_path, {"server": registry.address, "username": "u", "password": "pw"})
+    assert result.code == 1
+    assert f"token endpoint http://{realm.address}/token answered a token of more than 64 KiB" in result.err
+
+
 def test_retry_after_is_capped_then_fails_naming_the_server(
     env: dict[str, str], tmp_path: Path, hostile: Callable[..., HostileServer]
 ) -> None:

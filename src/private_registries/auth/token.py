@@ -19,6 +19,7 @@ from private_registries.transport import NetworkFailure, Transport
 REJECTED_HINT = "check the username and password (or token) for this registry"
 DEFAULT_EXPIRES_IN = 60  # seconds, as the protocol says when the server gives none
 CLIENT_ID = "private-registries"
+MAX_TOKEN = 64 * 1024  # characters: registries' tokens are a few kilobytes
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,12 @@ def _parse(body: str, server: str, realm: str) -> Token:
     if not isinstance(value, str) or not value:
         raise RegistryError(
             server, f"token endpoint {realm} answered without a token", kind=ErrorKind.PROTOCOL
+        )
+    if len(value) > MAX_TOKEN:  # it would go back in every request's headers
+        raise RegistryError(
+            server,
+            f"token endpoint {realm} answered a token of more than {MAX_TOKEN // 1024} KiB",
+            kind=ErrorKind.PROTOCOL,
         )
     token = Secret(value)
     expires_in = data.get("expires_in")
