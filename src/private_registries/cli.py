@@ -12,7 +12,7 @@ from pathlib import Path
 
 from private_registries import __version__
 from private_registries.console import Console
-from private_registries.deploy import kubernetes, refresher
+from private_registries.deploy import names
 from private_registries.errors import Failures, RegistriesError
 from private_registries.secret import MASKER
 
@@ -117,7 +117,7 @@ def deploy_parsers(
         parents=[store, extra],
         help="a Kubernetes dockerconfigjson Secret of the registries (as kubectl create secret makes it)",
     )
-    pull_secret.add_argument("--name", default=kubernetes.DEFAULT_NAME, help="the Secret's name")
+    pull_secret.add_argument("--name", default=names.DEFAULT_SECRET_NAME, help="the Secret's name")
     pull_secret.add_argument("--namespace", metavar="NS", help="the Secret's namespace")
     pull_secret.add_argument(
         "-o", "--output", metavar="FILE", help="write it to FILE (mode 0600), not stdout"
@@ -135,14 +135,14 @@ def deploy_parsers(
     refresh = pull_secret.add_argument_group("ECR refresher (a CronJob renewing the Secret every 6 hours)")
     refresh.add_argument("--refresher", action="store_true", help="emit the refresher's manifests instead")
     refresh.add_argument("--image", metavar="IMAGE", help="the image it runs (default: this version's)")
-    refresh.add_argument("--schedule", default=refresher.SCHEDULE, help="its cron schedule (%(default)s)")
+    refresh.add_argument("--schedule", default=names.REFRESH_SCHEDULE, help="its cron schedule (%(default)s)")
     refresh.add_argument("--irsa-role-arn", metavar="ARN", help="annotate its ServiceAccount for IRSA")
     refresh.add_argument(
         "--apply", action="store_true", help="inside the cluster: write the Secret through the Kubernetes API"
     )
     refresh.add_argument(
         "--service-account-dir",
-        default=kubernetes.SERVICEACCOUNT_DIR,
+        default=names.SERVICEACCOUNT_DIR,
         metavar="DIR",
         help="with --apply: the pod's service-account token, ca.crt and namespace",
     )
@@ -152,7 +152,7 @@ def deploy_parsers(
         "inject", parents=[store, extra], help="add imagePullSecrets to the workloads in manifests, in place"
     )
     inject.add_argument("files", nargs="+", metavar="FILE", help="Kubernetes manifests (multi-document YAML)")
-    inject.add_argument("--name", default=kubernetes.DEFAULT_NAME, help="the Secret's name (%(default)s)")
+    inject.add_argument("--name", default=names.DEFAULT_SECRET_NAME, help="the Secret's name (%(default)s)")
     inject.add_argument(
         "--all",
         action="store_true",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -41,6 +40,8 @@ def mask(value: str) -> str:
 
 def stop_commands() -> tuple[str, str]:
     """The line that stops the runner reading commands, and the line that resumes it (a random token)."""
+    import secrets  # loaded when a build log needs it, not at every start
+
     token = secrets.token_hex(16)
     return command("stop-commands", token), f"::{token}::"
 

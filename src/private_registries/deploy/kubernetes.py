@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from private_registries.credential import Credential
+from private_registries.deploy import names
 from private_registries.dockerconfig import dockerconfigjson
 from private_registries.errors import InputError, UsageError
 from private_registries.hosts import RegistryType
@@ -22,8 +23,8 @@ from private_registries.secret import Secret
 
 SECRET_TYPE = "kubernetes.io/dockerconfigjson"
 SECRET_KEY = ".dockerconfigjson"
-DEFAULT_NAME = "registry-credentials"
-SERVICEACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"  # where a pod finds its token
+DEFAULT_NAME = names.DEFAULT_SECRET_NAME
+SERVICEACCOUNT_DIR = names.SERVICEACCOUNT_DIR
 EXPIRES_AT = "private-registries/expires-at"  # the earliest end, RFC 3339 (machines)
 EXPIRES = "private-registries/expires"  # each short-lived server and its end (people)
 FORMATS = ("yaml", "json")

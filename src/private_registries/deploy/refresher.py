@@ -14,12 +14,12 @@ from typing import Any
 
 from private_registries import __version__
 from private_registries.config import ROLE_ARN, Registry
-from private_registries.deploy import kubernetes
+from private_registries.deploy import kubernetes, names
 from private_registries.errors import InputError, UsageError
 from private_registries.hosts import RegistryType
 
 DEFAULT_OWNER = "private-registries"
-SCHEDULE = "0 */6 * * *"
+SCHEDULE = names.REFRESH_SCHEDULE
 CONFIG_DIR = "/etc/private-registries"
 CONFIG_FILE = "registries.yml"
 TMP = "/tmp"  # noqa: S108 (inside the container: an emptyDir of its own, the only writable folder)
