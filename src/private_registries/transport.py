@@ -390,20 +390,22 @@ class _Bounded:
             self.sock.settimeout(self.saved)
 
 
-class _HTTPConnection(HTTPConnection):
+class _DeadlineConnection:
+    """A connection whose plain socket reads within the deadline (TLS sockets: the context's class)."""
+
     def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
+        sock: socket.socket = super()._new_conn()  # type: ignore[misc]
         if type(sock) is socket.socket:
             sock.__class__ = _DeadlineSocket
         return sock
 
 
-class _HTTPSConnection(HTTPSConnection):
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        if type(sock) is socket.socket:
-            sock.__class__ = _DeadlineSocket
-        return sock
+class _HTTPConnection(_DeadlineConnection, HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_DeadlineConnection, HTTPSConnection):
+    pass
 
 
 class _HTTPPool(HTTPConnectionPool):
