@@ -16,6 +16,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from private_registries.deploy.manifests import relative
 from tests.clirun import Result, run
 
 DATA = Path(__file__).parent / "data" / "manifests"
@@ -87,24 +88,25 @@ def test_what_was_done_is_told_per_workload(
     path = copy(tmp_path, "helm-rendered.yaml")
     result = inject(capsys, env, registries_file, str(path))
     lines = result.out.splitlines()
+    shown = relative(path)  # as the user gave it, or relative to here when shorter
     assert lines == [
-        f"{path}: Deployment/shop: added registry-credentials",
-        f"{path}: StatefulSet/shop-db: added registry-credentials",
-        f"{path}: CronJob/shop-report: added registry-credentials",
-        f"{path}: left untouched: 2 workloads that pull from no registry we hold, "
+        f"{shown}: Deployment/shop: added registry-credentials",
+        f"{shown}: StatefulSet/shop-db: added registry-credentials",
+        f"{shown}: CronJob/shop-report: added registry-credentials",
+        f"{shown}: left untouched: 2 workloads that pull from no registry we hold, "
         "3 objects with no pod template (--verbose lists them)",
         "Added registry-credentials to 3 workloads in 1 files",
     ]
     path.write_text((DATA / "helm-rendered.yaml").read_text())
     verbose = inject(capsys, env, registries_file, str(path), "--verbose").out
     assert (
-        f"{path}: Deployment/shop: added registry-credentials at spec.template.spec.imagePullSecrets"
+        f"{shown}: Deployment/shop: added registry-credentials at spec.template.spec.imagePullSecrets"
         in verbose
     )
-    assert f"{path}: DaemonSet/shop-agent: skipped (no image from a registry we hold)" in verbose
-    assert f"{path}: Pod/shop-test-connection: skipped (no image from a registry we hold)" in verbose
+    assert f"{shown}: DaemonSet/shop-agent: skipped (no image from a registry we hold)" in verbose
+    assert f"{shown}: Pod/shop-test-connection: skipped (no image from a registry we hold)" in verbose
     for title in ("ServiceAccount/shop", "ConfigMap/shop-config", "Service/shop"):
-        assert f"{path}: {title}: left untouched (no pod template)" in verbose
+        assert f"{shown}: {title}: left untouched (no pod template)" in verbose
 
 
 def test_an_existing_secret_is_never_dropped(
@@ -295,18 +297,19 @@ def test_a_custom_resource_is_named_and_patched_once_its_kind_is_given(
         "          image: registry.example.org/games/arena:1\n"
     )
     path.write_text(text)
+    shown = relative(path)
     left = inject(capsys, env, registries_file, str(path))
     assert left.code == 0 and path.read_text() == text
     assert (
-        f"{path}: Arena/a (games.example.org/v1) was left alone: a custom resource whose kind is not in the "
+        f"{shown}: Arena/a (games.example.org/v1) was left alone: a custom resource whose kind is not in the "
         "workload table, though it seems to hold a pod spec; to patch it: "
         "--kind Arena.games.example.org=spec.server.template.spec"
     ) in left.err
-    assert f"{path}: left untouched: 1 custom resource (--verbose lists them)" in left.out
+    assert f"{shown}: left untouched: 1 custom resource (--verbose lists them)" in left.out
     kind = "Arena.games.example.org=spec.server.template.spec"
     patched = inject(capsys, env, registries_file, str(path), "--kind", kind)
     assert patched.code == 0, patched.err
-    assert f"{path}: Arena/a: added registry-credentials" in patched.out
+    assert f"{shown}: Arena/a: added registry-credentials" in patched.out
     spec = yaml.safe_load(path.read_text())["spec"]["server"]["template"]["spec"]
     assert spec["imagePullSecrets"] == [{"name": "registry-credentials"}]
     diff = difflib.ndiff(text.splitlines(), path.read_text().splitlines())

@@ -126,11 +126,11 @@ class Transport:
         self.session = _Session()
         self.session.headers["User-Agent"] = USER_AGENT
         self.session.trust_env = True
-        context = ssl.create_default_context(cafile=self.options.ca_bundle or certifi.where())
+        cafile = self.options.ca_bundle or certifi.where()
         # Retries and redirects are ours (request below): urllib3 would sleep any Retry-After it is
         # given, and requests reads a redirect's whole body.
         adapter = _OneContextAdapter(
-            context, max_retries=0, pool_connections=pool_size, pool_maxsize=pool_size
+            cafile, max_retries=0, pool_connections=pool_size, pool_maxsize=pool_size
         )
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
@@ -428,17 +428,29 @@ class _OneContextAdapter(HTTPAdapter):
     some 30 ms of CPU each, which serialises a login to 40 registries behind the GIL.
     """
 
-    def __init__(self, context: ssl.SSLContext, **kwargs: Any) -> None:
-        self._context = context
-        self._unverified = ssl.create_default_context()
-        self._unverified.check_hostname = False
-        self._unverified.verify_mode = ssl.CERT_NONE
-        for each in (self._context, self._unverified):
-            each.sslsocket_class = _DeadlineSSLSocket
+    def __init__(self, cafile: str, **kwargs: Any) -> None:
+        self._cafile = cafile
+        self._contexts: dict[bool, ssl.SSLContext] = {}
+        self._lock = threading.Lock()
         super().__init__(**kwargs)
 
+    def _context(self, verified: bool) -> ssl.SSLContext:
+        """Made at the first HTTPS request that needs it: loading the CAs takes some 40 ms, which a run
+        that speaks only plain HTTP (a loopback registry) need not pay."""
+        with self._lock:
+            context = self._contexts.get(verified)
+            if context is None:
+                if verified:
+                    context = ssl.create_default_context(cafile=self._cafile)
+                else:
+                    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                    context.check_hostname = False
+                    context.verify_mode = ssl.CERT_NONE
+                context.sslsocket_class = _DeadlineSSLSocket
+                self._contexts[verified] = context
+        return context
+
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["ssl_context"] = self._context
         super().init_poolmanager(*args, **kwargs)
         _bounded_pools(self.poolmanager)
 
@@ -450,7 +462,8 @@ class _OneContextAdapter(HTTPAdapter):
         self, request: requests.PreparedRequest, verify: bool | str, cert: Any = None
     ) -> tuple[_HostParams, _PoolKwargs]:
         host, pool = super().build_connection_pool_key_attributes(request, bool(verify), cert)
-        pool["ssl_context"] = self._context if verify is not False else self._unverified
+        if (request.url or "").lower().startswith("https:"):
+            pool["ssl_context"] = self._context(verify is not False)
         return host, pool
 
     def cert_verify(self, conn: Any, url: str, verify: bool | str, cert: Any) -> None:
