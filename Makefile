@@ -3,6 +3,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 # What the bench needs from Debian: a Docker Engine, the CNCF Distribution registry, a static busybox
 # for base images, debootstrap for the action's local base image, skopeo (a non-docker client for exec).
+# scripts/tools.sh adds Debian 13's Engine 26.1, CLI 26.1, buildx 0.13.1 and kubectl 1.32 (into .tools/
+# on Debian 12, as packages on Debian 13): the suite's daemon, builds and kubectl comparisons run on them.
 DEB_PACKAGES := docker.io docker-registry busybox-static debootstrap ca-certificates skopeo
 PYTEST_ARGS ?=
 
@@ -28,6 +30,7 @@ bench: deps venv
 	$(PY) -m bench.run
 
 deps:
+	@bash scripts/tools.sh .tools
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from tests.servers.dockerd import Dockerd
-from tests.servers.images import docker_cli_stand_in
+from tests.servers.images import docker_cli_image
 from tests.servers.runner import REPO, python_base
 
 
@@ -26,7 +26,7 @@ def main() -> dict[str, str]:
     daemon = Dockerd(Path("/tmp") / f"bench-image-{secrets.token_hex(3)}")
     try:
         base = python_base(daemon)
-        cli = docker_cli_stand_in(daemon)
+        cli = docker_cli_image(daemon)
         start = time.perf_counter()
         daemon.docker(
             "build",

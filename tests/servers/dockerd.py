@@ -1,4 +1,5 @@
-"""A Docker Engine of the bench's own: Debian's dockerd with its own data-root, exec-root and socket.
+"""A Docker Engine of the bench's own: Docker Engine 26.1 (Debian 13's docker.io, BuildKit 0.13 built
+in) with its own data-root, exec-root and socket, driven by the docker CLI 26.1 with the buildx plugin.
 
 It runs without a bridge (so two of them never fight over docker0); containers and builds use the
 host network, which also lets them reach the bench's loopback servers.
@@ -11,17 +12,19 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.servers.procs import BenchError, Process, require, wait_until
+from tests.servers.procs import BenchError, Process, wait_until
+from tests.servers.tools import plugins_config, tool, tool_path_env
 
 
 class Dockerd:
     def __init__(self, root: Path, insecure_registries: tuple[str, ...] = ()) -> None:
         if os.geteuid() != 0:
             raise BenchError("the bench's dockerd must run as root")
-        binary = require("dockerd", "docker.io")
-        self.client_binary = require("docker", "docker.io")
+        binary = str(tool("dockerd"))
+        self.client_binary = str(tool("docker"))
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
+        plugins_config(root / "empty-config")  # the bench's own docker commands have buildx
         self.socket = root / "docker.sock"
         self.host = f"unix://{self.socket}"
         argv = [
@@ -37,14 +40,16 @@ class Dockerd:
         ]  # fmt: skip
         for cidr in insecure_registries:
             argv += ["--insecure-registry", cidr]
-        self.process: Process | None = Process(argv, root / "dockerd.log")
+        # Debian 12's runc serves Engine 26 (trixie's needs a newer libc); containerd is trixie's.
+        env = {**os.environ, "PATH": tool_path_env()}
+        self.process: Process | None = Process(argv, root / "dockerd.log", env=env)
         wait_until(self._ready, "dockerd", timeout=60, log=root / "dockerd.log")
 
     @classmethod
     def existing(cls, host: str, root: Path) -> Dockerd:
         """A daemon that already runs at `host` (not ours to stop)."""
         daemon = cls.__new__(cls)
-        daemon.client_binary = require("docker", "docker.io")
+        daemon.client_binary = str(tool("docker"))
         daemon.root, daemon.host, daemon.process = root, host, None
         return daemon
 

@@ -8,6 +8,7 @@ import tarfile
 
 from tests.servers.dockerd import Dockerd
 from tests.servers.procs import require
+from tests.servers.tools import tool
 
 APPLETS = ("sh", "ls", "cat", "echo", "true", "env", "test", "mkdir", "touch", "sleep")
 
@@ -42,14 +43,15 @@ def import_image(dockerd: Dockerd, reference: str, marker: str = "") -> str:
     return result.stdout.strip()
 
 
-DEBIAN_DOCKER_CLI = "/usr/bin/docker"  # Debian's docker.io: BuildKit built in, no buildx plugin
-DOCKER_CLI_STAND_IN = "bench/docker-cli:stand-in"
+DEBIAN_DOCKER_CLI = "/usr/bin/docker"  # Debian 12's docker.io: CLI 20.10, BuildKit built in, no buildx
+DOCKER_CLI_IMAGE = "bench/docker-cli:26.1"
 
 
-def docker_cli_stand_in(dockerd: Dockerd) -> str:
-    """What the official docker:<version>-cli image gives the action's image, made offline: Debian's
-    docker CLI at /usr/local/bin/docker and an empty plugins folder (no buildx: its BuildKit is the
-    CLI's own). The CLI links only libc, which the action's Debian base has."""
+def docker_cli_image(dockerd: Dockerd) -> str:
+    """What the official docker:<version>-cli image gives the action's image, made offline from
+    Debian 13's packages: the docker CLI 26.1 at /usr/local/bin/docker and the buildx plugin 0.13.1
+    under /usr/local/libexec/docker/cli-plugins/. Both link only libc (>= 2.34), which the action's
+    Debian base has."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         for folder in ("usr", "usr/local", "usr/local/bin", "usr/local/libexec", "usr/local/libexec/docker",
@@ -58,6 +60,7 @@ def docker_cli_stand_in(dockerd: Dockerd) -> str:
             info.type = tarfile.DIRTYPE
             info.mode = 0o755
             tar.addfile(info)
-        tar.add(DEBIAN_DOCKER_CLI, arcname="usr/local/bin/docker")
-    dockerd.docker("import", "-", DOCKER_CLI_STAND_IN, input=buffer.getvalue())
-    return DOCKER_CLI_STAND_IN
+        tar.add(str(tool("docker")), arcname="usr/local/bin/docker")
+        tar.add(str(tool("docker-buildx")), arcname="usr/local/libexec/docker/cli-plugins/docker-buildx")
+    dockerd.docker("import", "-", DOCKER_CLI_IMAGE, input=buffer.getvalue())
+    return DOCKER_CLI_IMAGE

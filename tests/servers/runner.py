@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.servers.dockerd import Dockerd
-from tests.servers.images import docker_cli_stand_in
+from tests.servers.images import docker_cli_image
 from tests.servers.procs import BenchError, require
 
 REPO = Path(__file__).resolve().parents[2]
@@ -82,7 +82,7 @@ def python_base(dockerd: Dockerd) -> str:
 def build_action_image(dockerd: Dockerd) -> str:
     """`docker build` of this repository's Dockerfile, as the runner builds a `uses: ./` action."""
     base = python_base(dockerd)
-    cli = docker_cli_stand_in(dockerd)
+    cli = docker_cli_image(dockerd)
     result = dockerd.docker(
         "build",
         "--network",
