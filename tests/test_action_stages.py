@@ -1,18 +1,22 @@
 """The action's stages in-process, for what the container tests cannot reach cheaply: input parsing,
-a post stage that must warn, never fail, and a step summary that a hostile message cannot bend."""
+a post stage that must warn, never fail, a step summary that a hostile message cannot bend, and main
+in a run that GitHub gives no secrets (a fork's pull request, Dependabot's)."""
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pytest
 
+from private_registries.action import main as main_stage
 from private_registries.action import post, summary
 from private_registries.action.inputs import ActionInputs
 from private_registries.action.runner import Mount, Runner
 from private_registries.action.state import PULL_SECRET_FILE, UNDO_FILE, ActionState
 from private_registries.console import Console
 from private_registries.errors import InputError
+from tests.servers.dockerd import Dockerd
+from tests.servers.fixtures import PrivateRegistry, pull_fresh
 from tests.servers.runner import read_file_command
 
 
@@ -250,3 +254,131 @@ def test_a_failure_in_the_summary_is_masked_and_plain() -> None:
         MASKER.clear()
     assert "sum-5521" not in text and "\x1b" not in text
     assert "- r.example.org: said *** \\| &lt;b&gt;x&lt;/b&gt;" in text
+
+
+# --- the main stage in a run that GitHub gives no secrets -----------------------------------------
+
+FORK_PULL = {
+    "pull_request": {
+        "head": {"repo": {"full_name": "stranger/app", "fork": True}},
+        "base": {"repo": {"full_name": "octo/app"}},
+    }
+}
+OWN_PULL = {
+    "pull_request": {
+        "head": {"repo": {"full_name": "octo/app", "fork": False}},
+        "base": {"repo": {"full_name": "octo/app"}},
+    }
+}
+HARBOR = {"server": "harbor.example.org", "username": "robot$ci", "password-env": "HARBOR_TOKEN"}
+UNSET = "password-env names HARBOR_TOKEN, which is not set"
+
+
+@dataclass
+class MainRun:
+    code: int
+    exported: dict[str, str]  # GITHUB_ENV
+    outputs: dict[str, str]  # GITHUB_OUTPUT
+    summary: str
+
+
+def run_main(
+    tmp_path: Path, env: dict[str, str], inputs: dict[str, str], event_name: str, event: object, **more: str
+) -> MainRun:
+    """main as the runner starts it on a host (RUNNER_TEMP, no mounts): INPUT_* env, the event file,
+    the file-command files read back as the runner reads them. The log is the test's stdout."""
+    (tmp_path / "runner-temp").mkdir()
+    files = {name: tmp_path / name.lower() for name in ("GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_STATE")}
+    files["GITHUB_STEP_SUMMARY"] = tmp_path / "summary.md"
+    for path in files.values():
+        path.touch()
+    (tmp_path / "event.json").write_text(json.dumps(event))
+    env = {
+        **env,
+        **{name: str(path) for name, path in files.items()},
+        "GITHUB_ACTIONS": "true",
+        "RUNNER_TEMP": str(tmp_path / "runner-temp"),
+        "GITHUB_EVENT_NAME": event_name,
+        "GITHUB_EVENT_PATH": str(tmp_path / "event.json"),
+        "GITHUB_REPOSITORY": "octo/app",
+        "GITHUB_ACTOR": "octocat",
+        **{f"INPUT_{name.upper()}": value for name, value in inputs.items()},
+        **more,
+    }
+    code = main_stage.run(env, Console.for_env(env))
+    return MainRun(
+        code,
+        read_file_command(files["GITHUB_ENV"]),
+        read_file_command(files["GITHUB_OUTPUT"]),
+        files["GITHUB_STEP_SUMMARY"].read_text(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("event_name", "event", "more"),
+    [
+        ("pull_request", FORK_PULL, {}),
+        ("pull_request", FORK_PULL, {"HARBOR_TOKEN": ""}),  # `${{ secrets.HARBOR_TOKEN }}` in a fork
+        ("push", {"ref": "refs/heads/dependabot/docker/app"}, {"GITHUB_ACTOR": "dependabot[bot]"}),
+    ],
+    ids=["fork-unset", "fork-empty", "dependabot-push"],
+)
+def test_a_password_env_that_github_withholds_skips_its_registry_and_the_check_goes_on(
+    tmp_path: Path,
+    env: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    dockerd: Dockerd,
+    private_registry: PrivateRegistry,
+    event_name: str,
+    event: object,
+    more: dict[str, str],
+) -> None:
+    """The README's pull-request check, from a fork: harbor's entry is left out with a notice, the
+    other registry is logged in to and its base image checked, and the step passes."""
+    context = tmp_path / "app"
+    context.mkdir()
+    (context / "Dockerfile").write_text(f"FROM {private_registry.reference}\n")
+    other = {"server": private_registry.server, "username": "alice", "password-env": "OTHER_TOKEN"}
+    inputs = {"registries": json.dumps([HARBOR, other]), "context": str(context), "build": "false"}
+    main = run_main(
+        tmp_path, {**env, "OTHER_TOKEN": private_registry.password}, inputs, event_name, event, **more
+    )
+    out = capsys.readouterr().out
+    assert main.code == 0, out
+    assert f"::notice::input registries: entry 1 (harbor.example.org): {UNSET} (" in out
+    assert "so harbor.example.org is skipped" in out and "::error" not in out
+    assert UNSET in main.summary
+    config = Path(main.exported["DOCKER_CONFIG"])
+    assert list(json.loads((config / "config.json").read_text())["auths"]) == [private_registry.server]
+    assert [entry["server"] for entry in json.loads(main.outputs["registries"])] == [private_registry.server]
+    assert json.loads(main.outputs["base-images"])[private_registry.reference].startswith("sha256:")
+    assert "harbor.example.org" not in (config / "config.json").read_text()
+    assert pull_fresh(dockerd, private_registry.reference, config).returncode == 0
+    shown = [line for line in out.splitlines() if not line.startswith("::add-mask::")]
+    assert not [line for line in shown if private_registry.password in line]
+
+
+@pytest.mark.parametrize(
+    ("event_name", "event", "more"),
+    [
+        ("pull_request", OWN_PULL, {}),
+        ("pull_request", OWN_PULL, {"HARBOR_TOKEN": ""}),
+        ("push", {"ref": "refs/heads/main"}, {}),
+    ],
+    ids=["own-pull-request-unset", "own-pull-request-empty", "push"],
+)
+def test_a_password_env_that_is_not_set_where_secrets_are_given_fails_the_step(
+    tmp_path: Path,
+    env: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    event_name: str,
+    event: object,
+    more: dict[str, str],
+) -> None:
+    inputs = {"registries": json.dumps([HARBOR]), "build": "false"}
+    main = run_main(tmp_path, env, inputs, event_name, event, **more)
+    out = capsys.readouterr().out
+    assert main.code == 1
+    assert f"::error::input registries: entry 1 (harbor.example.org): {UNSET}%0A" in out
+    assert "::notice" not in out and "skipped" not in out
+    assert "DOCKER_CONFIG" not in main.exported

@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from private_registries.config import merge, parse_entries, parse_entry
+from private_registries import gha
+from private_registries.config import PasswordWithheld, merge, parse_entries, parse_entry
 from private_registries.errors import InputError
 from private_registries.hosts import RegistryType
 from private_registries.sources import from_file, from_secrets, from_text, secret_name, slug
@@ -133,3 +134,130 @@ def test_a_secret_that_is_not_an_entry_is_named() -> None:
         from_secrets('{"REGISTRY_X": "plain-password-value"}', "input secrets", ENV)
     assert "REGISTRY_X" in str(caught.value)
     assert "plain-password-value" not in str(caught.value)
+
+
+# --- runs that GitHub gives no secrets (gha.secrets_withheld) ------------------------------------
+
+FORK_HEAD = {"full_name": "stranger/app", "fork": True}
+OWN_HEAD = {"full_name": "octo/app", "fork": False}
+BASE = {"repo": {"full_name": "octo/app"}}
+
+
+def event_env(tmp_path: Path, name: str, event: object, actor: str = "octocat") -> dict[str, str]:
+    """A workflow run's environment as the runner sets it, with its event file."""
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+    return {"GITHUB_EVENT_NAME": name, "GITHUB_EVENT_PATH": str(path), "GITHUB_ACTOR": actor}
+
+
+def pull(head: object, **more: object) -> dict[str, object]:
+    return {"pull_request": {"head": {"repo": head}, "base": BASE, **more}}
+
+
+@pytest.mark.parametrize(
+    ("name", "event", "actor", "reason"),
+    [
+        ("pull_request", pull(FORK_HEAD), "stranger", gha.FORK),
+        ("pull_request_review", pull(FORK_HEAD), "octocat", gha.FORK),
+        ("pull_request_review_comment", pull(FORK_HEAD), "octocat", gha.FORK),
+        ("pull_request", pull(None), "stranger", gha.FORK),  # the fork was deleted
+        ("pull_request", pull(OWN_HEAD), "octocat", None),
+        # a branch of a fork, proposed to the fork itself: its own secrets are given
+        (
+            "pull_request",
+            {"pull_request": {"head": {"repo": FORK_HEAD}, "base": {"repo": FORK_HEAD}}},
+            "x",
+            None,
+        ),
+        ("pull_request_target", pull(FORK_HEAD), "stranger", None),  # runs the base's code, with secrets
+        ("push", {"ref": "refs/heads/main"}, "octocat", None),
+        ("push", {"ref": "refs/heads/dependabot/pip/x"}, "dependabot[bot]", gha.DEPENDABOT),
+        ("pull_request", pull(OWN_HEAD), "dependabot[bot]", gha.DEPENDABOT),
+        (
+            "pull_request_target",
+            pull(OWN_HEAD, user={"login": "dependabot[bot]"}),
+            "dependabot[bot]",
+            gha.DEPENDABOT,
+        ),
+        ("pull_request_target", pull(OWN_HEAD, user={"login": "octocat"}), "dependabot[bot]", None),
+        ("workflow_dispatch", {}, "dependabot[bot]", None),
+        ("pull_request", {"pull_request": "garbled"}, "stranger", None),
+    ],
+)
+def test_which_runs_github_gives_no_secrets(
+    tmp_path: Path, name: str, event: object, actor: str, reason: str | None
+) -> None:
+    assert gha.secrets_withheld(event_env(tmp_path, name, event, actor)) == reason
+
+
+def test_no_event_file_is_no_fork() -> None:
+    assert gha.secrets_withheld({}) is None
+    assert (
+        gha.secrets_withheld({"GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": "/nonexistent"})
+        is None
+    )
+
+
+HARBOR = {"server": "harbor.example.org", "username": "robot$ci", "password-env": "HARBOR_TOKEN"}
+OTHER = {"server": "registry.example.org", "username": "bob", "password": "hunter2"}
+
+
+@pytest.mark.parametrize("value", [None, ""])
+def test_an_unset_password_env_in_a_forks_pull_request_is_left_out(tmp_path: Path, value: str | None) -> None:
+    env = event_env(tmp_path, "pull_request", pull(FORK_HEAD))
+    if value is not None:
+        env["HARBOR_TOKEN"] = value
+    withheld: list[PasswordWithheld] = []
+    registries = from_text(json.dumps([HARBOR, OTHER]), "input registries", env, withheld=withheld)
+    assert [registry.server for registry in registries] == ["registry.example.org"]
+    [left_out] = withheld
+    assert (left_out.server, left_out.variable, left_out.reason) == (
+        "harbor.example.org",
+        "HARBOR_TOKEN",
+        gha.FORK,
+    )
+    assert left_out.message.startswith(
+        "input registries: entry 1 (harbor.example.org): password-env names HARBOR_TOKEN, which is not set "
+        "(this is a pull request from a fork: GitHub gives it no secrets), so harbor.example.org is skipped"
+    )
+    # without a list to put it in, it is an error (one that says why)
+    with pytest.raises(PasswordWithheld):
+        from_text(json.dumps([HARBOR, OTHER]), "input registries", env)
+
+
+def test_a_set_password_env_in_a_forks_pull_request_is_used(tmp_path: Path) -> None:
+    env = {**event_env(tmp_path, "pull_request", pull(FORK_HEAD)), "HARBOR_TOKEN": "not-a-secret"}
+    withheld: list[PasswordWithheld] = []
+    [registry] = from_text(json.dumps([HARBOR]), "input registries", env, withheld=withheld)
+    assert registry.password is not None and registry.password.reveal() == "not-a-secret"
+    assert withheld == []
+
+
+@pytest.mark.parametrize(
+    ("name", "event"),
+    [("pull_request", pull(OWN_HEAD)), ("push", {"ref": "refs/heads/main"}), ("", {})],
+)
+def test_an_unset_password_env_elsewhere_is_the_error_it_was(
+    tmp_path: Path, name: str, event: object
+) -> None:
+    env = event_env(tmp_path, name, event) if name else {}
+    withheld: list[PasswordWithheld] = []
+    with pytest.raises(InputError) as caught:
+        from_text(json.dumps([HARBOR, OTHER]), "input registries", env, withheld=withheld)
+    assert not isinstance(caught.value, PasswordWithheld)
+    assert (
+        str(caught.value)
+        == "input registries: entry 1 (harbor.example.org): password-env names HARBOR_TOKEN, which is not set"
+    )
+    assert withheld == []
+
+
+def test_files_and_secrets_leave_it_out_too(tmp_path: Path) -> None:
+    env = event_env(tmp_path, "push", {}, actor="dependabot[bot]")
+    path = tmp_path / "registries.yml"
+    path.write_text(json.dumps([HARBOR, OTHER]))
+    withheld: list[PasswordWithheld] = []
+    assert [r.server for r in from_file(path, env, withheld=withheld)] == ["registry.example.org"]
+    secrets = json.dumps({"REGISTRY_HARBOR_EXAMPLE_ORG": json.dumps(HARBOR)})
+    assert from_secrets(secrets, "input secrets", env, withheld=withheld) == []
+    assert [(w.server, w.reason) for w in withheld] == [("harbor.example.org", gha.DEPENDABOT)] * 2

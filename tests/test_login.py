@@ -319,6 +319,46 @@ def test_file_entries_with_password_env_join_the_store(
     assert "password-env names TOKEN_REG_PW, which is not set" in unset.err
 
 
+def test_a_forks_pull_request_skips_a_password_env_that_is_not_set(
+    capsys: pytest.CaptureFixture[str],
+    env: dict[str, str],
+    dockerd: Dockerd,
+    private_registry: PrivateRegistry,
+    tmp_path: Path,
+) -> None:
+    """The command line in a fork's pull request: the entry is left out with a notice, as in the
+    action; the others are logged in to. In the same repository's pull request, the error it was."""
+    path = write_registries(
+        tmp_path / "r.yml",
+        [
+            {"server": "harbor.example.org", "username": "robot$ci", "password-env": "HARBOR_TOKEN"},
+            {"server": private_registry.server, "username": "alice", "password": private_registry.password},
+        ],
+    )
+    event = tmp_path / "event.json"
+    head = {"repo": {"full_name": "stranger/app"}}
+    event.write_text(
+        json.dumps({"pull_request": {"head": head, "base": {"repo": {"full_name": "octo/app"}}}})
+    )
+    env = {**env, "GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(event)}
+    config = tmp_path / "docker"
+    result = run(capsys, env, "login", "--registries", str(path), "--docker-config", str(config))
+    assert result.code == 0, result.err
+    assert (
+        f"notice: {path}: entry 1 (harbor.example.org): password-env names HARBOR_TOKEN, which is not set "
+        "(this is a pull request from a fork: GitHub gives it no secrets), so harbor.example.org is skipped"
+    ) in result.err
+    assert list(config_of(config)["auths"]) == [private_registry.server]  # type: ignore[call-overload]
+    assert pull_fresh(dockerd, private_registry.reference, config).returncode == 0
+    head["repo"]["full_name"] = "octo/app"
+    event.write_text(
+        json.dumps({"pull_request": {"head": head, "base": {"repo": {"full_name": "octo/app"}}}})
+    )
+    own = run(capsys, env, "login", "--registries", str(path), "--docker-config", str(tmp_path / "own"))
+    assert own.code == 1
+    assert "password-env names HARBOR_TOKEN, which is not set" in own.err and "notice" not in own.err
+
+
 def test_nothing_to_log_in_to(capsys: pytest.CaptureFixture[str], env: dict[str, str]) -> None:
     result = run(capsys, env, "login")
     assert result.code == 1

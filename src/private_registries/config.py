@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from private_registries import fixes, gha
 from private_registries.errors import InputError
 from private_registries.hosts import RegistryType, detect_type, parse_ecr, parse_server
 from private_registries.secret import Secret
@@ -98,7 +99,7 @@ def parse_entry(data: object, where: str, env: Mapping[str, str]) -> Registry:
     where = f"{where} ({server})"
     kind = _parse_type(data.get("type"), server, where)
     username = _text(data, "username", where, required=kind not in EXCHANGED)
-    password, password_env = _password(data, where, env, required=kind not in EXCHANGED)
+    password, password_env = _password(data, server, where, env, required=kind not in EXCHANGED)
     registry = Registry(
         server=server,
         username=username,
@@ -115,15 +116,46 @@ def parse_entry(data: object, where: str, env: Mapping[str, str]) -> Registry:
     return registry
 
 
-def parse_entries(data: object, where: str, env: Mapping[str, str]) -> list[Registry]:
-    """A list of entries (a single mapping is taken as a list of one)."""
+class PasswordWithheld(InputError):
+    """An entry's password-env is not set in a run GitHub gives no secrets (gha.secrets_withheld):
+    the readers that are given a `withheld` list leave the entry out and put this there, for a notice
+    (its message); the others raise it as the error it also is."""
+
+    def __init__(self, where: str, server: str, variable: str, reason: str) -> None:
+        super().__init__(
+            fixes.password_withheld(where, server, variable, reason),
+            hint="name this registry only in runs that GitHub gives secrets (a push, a pull request "
+            "from this repository)",
+        )
+        self.server, self.variable, self.reason = server, variable, reason
+
+
+def parse_kept(
+    data: object, where: str, env: Mapping[str, str], withheld: list[PasswordWithheld] | None
+) -> Registry | None:
+    """parse_entry, except that with a `withheld` list an entry whose secret GitHub withholds is
+    added to it and left out (None)."""
+    try:
+        return parse_entry(data, where, env)
+    except PasswordWithheld as left_out:
+        if withheld is None:
+            raise
+        withheld.append(left_out)
+        return None
+
+
+def parse_entries(
+    data: object, where: str, env: Mapping[str, str], *, withheld: list[PasswordWithheld] | None = None
+) -> list[Registry]:
+    """A list of entries (a single mapping is taken as a list of one); see parse_kept for `withheld`."""
     if data is None:
         return []
     if isinstance(data, Mapping):
         data = [data]
     if not isinstance(data, list):
         raise InputError(f"{where}: expected a list of registry entries, got {_kind(data)}")
-    return [parse_entry(item, f"{where}: entry {index}", env) for index, item in enumerate(data, 1)]
+    found = (parse_kept(item, f"{where}: entry {index}", env, withheld) for index, item in enumerate(data, 1))
+    return [registry for registry in found if registry is not None]
 
 
 def make_registry(
@@ -199,7 +231,7 @@ def _parse_type(value: object, server: str, where: str) -> RegistryType:
 
 
 def _password(
-    data: Mapping[str, Any], where: str, env: Mapping[str, str], *, required: bool
+    data: Mapping[str, Any], server: str, where: str, env: Mapping[str, str], *, required: bool
 ) -> tuple[Secret | None, str | None]:
     has_password = data.get("password") not in (None, "")
     has_env = data.get("password-env") not in (None, "")
@@ -213,6 +245,9 @@ def _password(
         if not ENV_NAME.fullmatch(name):
             raise InputError(f"{where}: password-env {cut(name)} is not an environment variable name")
         value = env.get(name)
+        reason = None if value else gha.secrets_withheld(env)
+        if reason:
+            raise PasswordWithheld(where, server, name, reason)
         if not value:
             raise InputError(
                 f"{where}: password-env names {name}, which is not set",

@@ -9,10 +9,23 @@ from __future__ import annotations
 
 ROLE_EXAMPLE = "arn:aws:iam::123456789012:role/ecr-pull"
 
-FORK_PULL_REQUEST = (
-    "This is a pull request from a fork: GitHub gives it no secrets, so only the registries "
-    "that need none (the job's GITHUB_TOKEN for ghcr.io, the `registries` input) are used."
-)
+
+def no_secrets(reason: str) -> str:
+    """The notice of a run without secrets (`reason`: gha.secrets_withheld's) and no REGISTRY_* secret."""
+    return (
+        f"{reason[:1].upper()}{reason[1:]}, so only the registries that need none (the job's GITHUB_TOKEN "
+        "for ghcr.io, `registries` entries whose password is given) are used."
+    )
+
+
+def password_withheld(where: str, server: str, variable: str, reason: str) -> str:
+    """The notice of an entry left out: its password-env is not set in a run without secrets."""
+    return (
+        f"{where}: password-env names {variable}, which is not set ({reason}), so {server} is skipped: "
+        "no login to it, and its images are checked without its credentials (a private one fails "
+        "the pre-flight)"
+    )
+
 
 NO_AWS_CREDENTIALS = (
     "let the job assume a role with its OIDC token:\n"

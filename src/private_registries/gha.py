@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from actions_toolkit.command import escape_data, escape_property
 
@@ -92,12 +93,55 @@ def _append(env: Mapping[str, str], variable: str, values: Mapping[str, Secret |
 
 
 def is_fork_pull_request(env: Mapping[str, str]) -> bool:
-    """A pull request whose head is another repository's: GitHub gives it no secrets, no OIDC token."""
+    """A pull request whose head is another repository's: GitHub gives it no secrets, no OIDC token.
+    A head repository that is gone (`null`: the fork was deleted) is another repository too."""
     if env.get("GITHUB_EVENT_NAME") not in PULL_REQUEST_EVENTS:
         return False
+    pull = _pull_request(env)
+    if pull is None:
+        return False
+    try:
+        head = pull["head"]["repo"]
+        return head is None or bool(head["full_name"] != pull["base"]["repo"]["full_name"])
+    except (KeyError, TypeError):
+        return False
+
+
+# Why GitHub gives this run no Actions secrets (see secrets_withheld).
+FORK = "this is a pull request from a fork: GitHub gives it no secrets"
+DEPENDABOT = "this run is Dependabot's: GitHub gives it Dependabot secrets only, no Actions secrets"
+DEPENDABOT_ACTOR = "dependabot[bot]"
+# The events of Dependabot's whose runs get no Actions secrets (GitHub's "Restrictions when
+# Dependabot triggers events"); pull_request_target only when Dependabot opened the pull request.
+DEPENDABOT_EVENTS = PULL_REQUEST_EVENTS | {"push", "create", "deployment", "deployment_status"}
+
+
+def secrets_withheld(env: Mapping[str, str]) -> str | None:
+    """Why GitHub withholds the repository's secrets from this run (FORK, DEPENDABOT), or None when it
+    gives them, or this is no workflow run. The one place that decides it: a `secrets` input with no
+    registry in it and a `password-env` that is not set are both read by it."""
+    if is_fork_pull_request(env):
+        return FORK
+    if env.get("GITHUB_ACTOR") != DEPENDABOT_ACTOR:
+        return None
+    event = env.get("GITHUB_EVENT_NAME")
+    if event in DEPENDABOT_EVENTS:
+        return DEPENDABOT
+    if event == "pull_request_target":
+        pull = _pull_request(env)
+        try:
+            opened_by_dependabot = pull is not None and pull["user"]["login"] == DEPENDABOT_ACTOR
+        except (KeyError, TypeError):
+            opened_by_dependabot = False
+        return DEPENDABOT if opened_by_dependabot else None
+    return None
+
+
+def _pull_request(env: Mapping[str, str]) -> dict[str, Any] | None:
+    """The event's `pull_request` object (GITHUB_EVENT_PATH), or None when there is none to read."""
     try:
         event = json.loads(Path(env.get("GITHUB_EVENT_PATH", "")).read_text())
         pull = event["pull_request"]
-        return bool(pull["head"]["repo"]["full_name"] != pull["base"]["repo"]["full_name"])
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
-        return False
+        return None
+    return pull if isinstance(pull, dict) else None

@@ -1,4 +1,9 @@
-"""Reading registry entries from files and action inputs (YAML or JSON), with errors that say where."""
+"""Reading registry entries from files and action inputs (YAML or JSON), with errors that say where.
+
+Each reader takes an optional `withheld` list: given one, an entry whose password-env is not set in a
+run that GitHub gives no secrets (a fork's pull request, Dependabot's) is left out and put there,
+for the caller's notice; without one, it is raised (PasswordWithheld, an InputError that says why).
+Elsewhere an unset password-env is the plain error it always was."""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from private_registries import yamlbounds
-from private_registries.config import Registry, parse_entries, parse_entry
+from private_registries.config import PasswordWithheld, Registry, parse_entries, parse_kept
 from private_registries.errors import InputError
 
 SECRET_PREFIX = "REGISTRY_"
@@ -39,7 +44,9 @@ def load_document(text: str, where: str) -> object:
         raise InputError(f"{where}: not valid YAML or JSON ({type(exc).__name__})") from None
 
 
-def from_file(path: Path, env: Mapping[str, str]) -> list[Registry]:
+def from_file(
+    path: Path, env: Mapping[str, str], *, withheld: list[PasswordWithheld] | None = None
+) -> list[Registry]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -47,16 +54,20 @@ def from_file(path: Path, env: Mapping[str, str]) -> list[Registry]:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
         raise InputError(f"cannot read registries file {path}: {reason}") from None
-    return parse_entries(load_document(text, str(path)), str(path), env)
+    return parse_entries(load_document(text, str(path)), str(path), env, withheld=withheld)
 
 
-def from_text(text: str, where: str, env: Mapping[str, str]) -> list[Registry]:
+def from_text(
+    text: str, where: str, env: Mapping[str, str], *, withheld: list[PasswordWithheld] | None = None
+) -> list[Registry]:
     if not text.strip():
         return []
-    return parse_entries(load_document(text, where), where, env)
+    return parse_entries(load_document(text, where), where, env, withheld=withheld)
 
 
-def from_secrets(text: str, where: str, env: Mapping[str, str]) -> list[Registry]:
+def from_secrets(
+    text: str, where: str, env: Mapping[str, str], *, withheld: list[PasswordWithheld] | None = None
+) -> list[Registry]:
     """The `REGISTRY_*` entries of `${{ toJSON(secrets) }}`; every other secret is ignored."""
     if not text.strip():
         return []
@@ -83,5 +94,7 @@ def from_secrets(text: str, where: str, env: Mapping[str, str]) -> list[Registry
                 hint='its value should be {"server": ..., "username": ..., "password": ...}; '
                 "set it again with: registries add --repo OWNER/NAME SERVER USERNAME -",
             ) from None
-        registries.append(parse_entry(entry, f"{where}: secret {name}", env))
+        registry = parse_kept(entry, f"{where}: secret {name}", env, withheld)
+        if registry is not None:
+            registries.append(registry)
     return registries

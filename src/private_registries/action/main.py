@@ -3,7 +3,8 @@ outputs, env, summary and the state post needs.
 
 1. Masks first: every secret is announced with ::add-mask:: the moment it is made.
 2. The registries of the `registries` and `secrets` inputs; ghcr.io and ECR too when an image needs
-   them (the keychain's rule). A fork's pull request has no secrets: say so, go on.
+   them (the keychain's rule). A run without secrets (a fork's pull request, Dependabot's): say so,
+   leave out each entry whose password-env is not set, go on.
 3. Log in (every credential checked, concurrently) into the job's DOCKER_CONFIG when this container
    can reach it (left set: the logins and buildx builders of earlier steps stay visible), else into a
    config.json of its own under runner.temp. What it wrote and replaced is recorded for post.
@@ -25,7 +26,7 @@ from private_registries.action import handover
 from private_registries.action.inputs import ActionInputs
 from private_registries.action.report import Report
 from private_registries.action.runner import Runner
-from private_registries.config import Registry, merge
+from private_registries.config import PasswordWithheld, Registry, merge
 from private_registries.console import Console
 from private_registries.context import Context, github_token_from
 from private_registries.dockerfile import DockerfileOptions
@@ -95,11 +96,18 @@ class MainStage:
         )
 
     def read_registries(self) -> list[Registry]:
-        from_inputs = from_text(self.inputs.registries, "input registries", self.env)
-        from_secret = from_secrets(self.inputs.secrets, "input secrets", self.env)
-        if not from_secret and gha.is_fork_pull_request(self.env):
-            self.report.notes.append(fixes.FORK_PULL_REQUEST)
-            self.console.notice(fixes.FORK_PULL_REQUEST)
+        """The inputs' registries; in a run without secrets, a notice for each entry left out (its
+        password-env is not set) and one when the secrets input holds no registry."""
+        withheld: list[PasswordWithheld] = []
+        from_inputs = from_text(self.inputs.registries, "input registries", self.env, withheld=withheld)
+        from_secret = from_secrets(self.inputs.secrets, "input secrets", self.env, withheld=withheld)
+        notices = [left_out.message for left_out in withheld]
+        reason = gha.secrets_withheld(self.env)
+        if not from_secret and reason:
+            notices.append(fixes.no_secrets(reason))
+        for notice in notices:
+            self.report.notes.append(notice)
+            self.console.notice(notice)
         return merge(from_inputs, from_secret)
 
     def log_in(self, registries: list[Registry], keychain: Keychain) -> None:

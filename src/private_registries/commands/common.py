@@ -36,7 +36,9 @@ def store(args: argparse.Namespace, env: Mapping[str, str]) -> Store:
 def registries(
     args: argparse.Namespace, env: Mapping[str, str], console: Console, *, with_passwords: bool
 ) -> list[Registry]:
-    """The store's registries merged with `--registries FILE`s (later wins, by server)."""
+    """The store's registries merged with `--registries FILE`s (later wins, by server). In a run
+    without secrets (a fork's pull request, Dependabot's), an entry whose password-env is not set is left out,
+    with a notice."""
     held = store(args, env)
     sources: list[list[Registry]] = []
     # A GitHub store cannot give passwords back; with files alone there is nothing to ask it.
@@ -44,9 +46,13 @@ def registries(
         sources.append(held.credentials() if with_passwords else held.entries())
         console.warn_all(held.caveats)
     if args.registries:
+        from private_registries.config import PasswordWithheld
         from private_registries.sources import from_file  # YAML: only when a file is given
 
-        sources += [from_file(Path(path), env) for path in args.registries]
+        withheld: list[PasswordWithheld] = []
+        sources += [from_file(Path(path), env, withheld=withheld) for path in args.registries]
+        for left_out in withheld:
+            console.notice(left_out.message)
     return merge(*sources)
 
 
