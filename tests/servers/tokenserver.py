@@ -86,15 +86,27 @@ class TokenServer:
                 reply(self, 200, {"token": token, "expires_in": server.expires_in})
 
             def do_POST(self) -> None:
-                """The OAuth form: grant_type=refresh_token (what clients with an identity token send)."""
+                """The OAuth2 form (distribution's token spec, "OAuth2 token"): grant_type=password with
+                username and password (what BuildKit sends first), or grant_type=refresh_token (what
+                clients with an identity token send)."""
                 length = int(self.headers.get("Content-Length") or 0)
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-                user = server.refresh_tokens.get(form.get("refresh_token", ""))
+                grant = form.get("grant_type")
+                if grant == "password":
+                    username, password = form.get("username", ""), form.get("password", "")
+                    expected = server.users.get(username, server.users.get("*"))
+                    user = username if expected is not None and password == expected else None
+                else:
+                    user = server.refresh_tokens.get(form.get("refresh_token", ""))
+                secret = {"refresh_token", "password"}
                 server.requests.append(
-                    {"form": {k: v for k, v in form.items() if k != "refresh_token"}, "user": user}
+                    {"form": {k: v for k, v in form.items() if k not in secret}, "user": user}
                 )
-                if form.get("grant_type") != "refresh_token" or user is None:
+                if grant not in {"password", "refresh_token"} or user is None:
                     reply(self, 401, {"error": "invalid_grant"})
+                    return
+                if user in server.denied:
+                    reply(self, 403, {"error": "access_denied"})
                     return
                 token = server.sign(user, form.get("service", ""), form.get("scope", "").split())
                 reply(self, 200, {"access_token": token, "expires_in": server.expires_in})
