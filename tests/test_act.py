@@ -365,3 +365,83 @@ jobs:
     assert run.results["after"].strip() == "went on"
     notices = [line for line in run.log.splitlines() if "::notice" in line and "HARBOR_TOKEN" in line]
     assert notices, run.log[-4000:]
+
+
+def readme_workflow(name: str, servers: dict[str, str]) -> str:
+    """The README's workflow called `name`, as a user copies it, with what the harness must change:
+    our action from the checkout (`./`: no GitHub to fetch it from) and the example registries'
+    hosts replaced by the suite's (their usernames, `robot$ci` and `$oauthtoken`, are kept)."""
+    from tests.test_workflows import yaml_blocks
+
+    for _line, text in yaml_blocks((Path(__file__).parents[1] / "README.md").read_text()):
+        if text.startswith(f"name: {name}\n"):
+            workflow = text.replace("private-registries/private-registries@v1", "./")
+            for example, server in servers.items():
+                workflow = workflow.replace(example, server)
+            return workflow
+    raise AssertionError(f"README.md has no workflow named {name}")
+
+
+@pytest.fixture
+def readme_registries(
+    registry_factory, dockerd: Dockerd, tmp_path: Path
+) -> tuple[PrivateRegistry, PrivateRegistry]:
+    """A Harbor-like registry whose robot account is `robot$ci`, and an NGC-like token registry
+    whose user is the literal `$oauthtoken`, as the README's workflows name them."""
+    from tests.servers.fixtures import stocked
+    from tests.servers.tokenserver import TokenServer
+
+    harbor = registry_factory(users={"robot$ci": "harbor-" + "7" * 12})
+    ngc_tokens = TokenServer(service="ngc", users={"$oauthtoken": "nvapi-" + "8" * 12})
+    ngc = registry_factory(token_server=ngc_tokens)
+    return (
+        stocked(harbor, "robot$ci", "harbor-" + "7" * 12, "team/base:1", dockerd, tmp_path),
+        stocked(ngc, "$oauthtoken", "nvapi-" + "8" * 12, "nim/base:1", dockerd, tmp_path),
+    )
+
+
+def test_the_readmes_build_workflow(
+    act: ActJob, dockerd: Dockerd, readme_registries: tuple[PrivateRegistry, PrivateRegistry]
+) -> None:
+    """The README's first workflow: two registries by `password-env`, a build of the checkout FROM
+    both. Its `docker compose pull` becomes `docker pull` of the same images (the suite's CLI has no
+    compose plugin): later steps find the credentials through DOCKER_CONFIG."""
+    harbor, ngc = readme_registries
+    act.write(
+        "Dockerfile",
+        f"FROM {ngc.reference} AS model\nFROM {harbor.reference}\n"
+        "COPY --from=model /etc/bench-image /model\n",
+    )
+    workflow = readme_workflow("build", {"harbor.example.org": harbor.server, "nvcr.io": ngc.server})
+    assert "docker compose pull" in workflow
+    workflow = workflow.replace(
+        "docker compose pull", f"docker pull {harbor.reference} && docker pull {ngc.reference}"
+    )
+    dockerd.docker("rmi", "-f", harbor.reference, ngc.reference)
+    run = act.run(workflow, secrets={"HARBOR_TOKEN": harbor.password, "NGC_API_KEY": ngc.password})
+    assert run.code == 0, run.log[-6000:]
+    assert "Success - Main docker pull" in run.log
+    assert harbor.password not in run.log and ngc.password not in run.log
+
+
+def test_the_readmes_pull_request_check(
+    act: ActJob, readme_registries: tuple[PrivateRegistry, PrivateRegistry]
+) -> None:
+    """The README's `base-images` workflow on a pull request: the pre-flight alone passes when every
+    base image is pullable, and fails with the line's annotation when one is not."""
+    harbor, _ = readme_registries
+    workflow = readme_workflow("base-images", {"harbor.example.org": harbor.server})
+    payload = {
+        "pull_request": {
+            "number": 3,
+            "head": {"repo": {"full_name": "octo/app"}, "ref": "bump"},
+            "base": {"repo": {"full_name": "octo/app"}, "ref": "main"},
+        }
+    }
+    act.write("Dockerfile", f"FROM {harbor.reference}\n")
+    good = act.run(workflow, secrets={"HARBOR_TOKEN": harbor.password}, event="pull_request", payload=payload)
+    assert good.code == 0, good.log[-6000:]
+    act.write("Dockerfile", f"FROM {harbor.reference}\nFROM {harbor.server}/team/base:gone\n")
+    bad = act.run(workflow, secrets={"HARBOR_TOKEN": harbor.password}, event="pull_request", payload=payload)
+    assert bad.code != 0
+    assert "::error file=Dockerfile,line=2," in bad.log
