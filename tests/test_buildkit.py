@@ -1,6 +1,7 @@
-"""Builds through BuildKit on the bench's daemon, driven by Debian's docker CLI (BuildKit built in, no
-buildx plugin: DOCKER_BUILDKIT=1 docker build), `registries exec` with real clients, `images`, and
-the buildx argument mapping (no buildx plugin can be installed here: a stand-in CLI records it)."""
+"""Builds through BuildKit on the bench's daemon (Engine 26.1), driven by Debian 12's docker CLI 20.10
+(BuildKit built in, no buildx plugin: DOCKER_BUILDKIT=1 docker build), `registries exec` with real
+clients, `images`, and the temporary config. The same through the real buildx plugin (CLI 26.1):
+tests/test_buildx.py."""
 
 from __future__ import annotations
 
@@ -17,9 +18,6 @@ import pytest
 import requests
 import yaml
 
-from private_registries.builders import BuildSpec
-from private_registries.builders.cli import CliBuilder
-from private_registries.dockerfile import DockerfileOptions
 from tests.clirun import Result, run_process
 from tests.servers.aws import AwsFront
 from tests.servers.distribution import Registry
@@ -183,6 +181,8 @@ def test_the_target_decides_what_is_pulled(
     pulls it, so neither the pre-flight nor the build asks; the classic builder would pull it."""
     unheld = registry_factory(users={"zed": "pw-zed"})
     push(dockerd, f"{unheld.server}/hidden/tools:1", "zed", "pw-zed", tmp_path)
+    # only in its registry: an image the daemon holds would be taken from there (a local image)
+    dockerd.docker("rmi", f"{unheld.server}/hidden/tools:1")
     context = tmp_path / "ctx"
     context.mkdir()
     (context / "Dockerfile").write_text(
@@ -336,108 +336,6 @@ def test_a_temporary_config_keeps_the_users_settings_builders_and_contexts(tmp_p
     with pytest.raises(RuntimeError), dockerconfig.temporary([credential], user) as second:
         raise RuntimeError("a failed build")
     assert not second.exists()
-
-
-def test_the_buildx_arguments(tmp_path: Path) -> None:
-    """build-push-action's inputs as buildx spells them (no buildx plugin can be installed here)."""
-    spec = BuildSpec(
-        tags=["r.example.org/app:1", "r.example.org/app:latest"],
-        labels={"team": "core"},
-        platforms=["linux/amd64", "linux/arm64"],
-        pull=True,
-        no_cache=True,
-        push=True,
-        load=False,
-        cache_from=["type=registry,ref=r.example.org/app:cache"],
-        cache_to=["type=registry,ref=r.example.org/app:cache,mode=max"],
-        secrets=["id=npm,src=/run/npmrc", "id=token,env=TOKEN"],
-        ssh=["default"],
-        build_contexts={"alpine": "docker-image://alpine:3.20"},
-        outputs=[],
-        provenance="mode=max",
-        sbom="true",
-        annotations=["index:org.opencontainers.image.title=app"],
-        network="host",
-        builder="remote",
-        extra_args=["--shm-size", "1g"],
-    )
-    dockerfile = DockerfileOptions(
-        context=Path("app"), file=Path("app/Dockerfile.prod"), build_args={"V": "1,2"}, target="runtime"
-    )
-    buildx = CliBuilder("docker", {}, buildx=True)
-    assert buildx.refuses(spec) == {}
-    assert buildx.arguments(dockerfile, spec, tmp_path) == [
-        "buildx", "build", "--progress=plain",
-        "--tag", "r.example.org/app:1", "--tag", "r.example.org/app:latest",
-        "--build-arg", "V=1,2",
-        "--label", "team=core",
-        "--cache-from", "type=registry,ref=r.example.org/app:cache",
-        "--cache-to", "type=registry,ref=r.example.org/app:cache,mode=max",
-        "--secret", "id=npm,src=/run/npmrc", "--secret", "id=token,env=TOKEN",
-        "--ssh", "default",
-        "--annotation", "index:org.opencontainers.image.title=app",
-        "--build-context", "alpine=docker-image://alpine:3.20",
-        "--file", "app/Dockerfile.prod",
-        "--target", "runtime",
-        "--platform", "linux/amd64,linux/arm64",
-        "--provenance", "mode=max",
-        "--sbom", "true",
-        "--network", "host",
-        "--builder", "remote",
-        "--iidfile", str(tmp_path / "iid"),
-        "--metadata-file", str(tmp_path / "metadata.json"),
-        "--pull", "--no-cache", "--push",
-        "--shm-size", "1g",
-        "app",
-    ]  # fmt: skip
-    builtin = CliBuilder("docker", {}, buildx=False)
-    assert set(builtin.refuses(spec)) == {
-        "--cache-to", "--build-context", "--provenance", "--sbom", "--annotation", "--builder",
-        "--platform with several platforms",
-    }  # fmt: skip
-    assert "--push" not in builtin.arguments(dockerfile, BuildSpec(push=True, tags=["a"]), tmp_path)
-
-
-def test_buildx_is_driven_when_its_plugin_answers(
-    env: dict[str, str], dockerd: Dockerd, private_registry: PrivateRegistry, tmp_path: Path
-) -> None:
-    """A docker CLI whose buildx plugin answers is driven through `buildx build`: a stand-in records
-    what it was asked and what DOCKER_CONFIG held, and writes the metadata buildx writes."""
-    record = tmp_path / "record.json"
-    cli = tmp_path / "docker"
-    cli.write_text(
-        f"""#!{sys.executable}
-import json, os, sys
-args = sys.argv[1:]
-if args[:2] == ["buildx", "version"]:
-    print("github.com/docker/buildx v0.30.1 stand-in")
-    sys.exit(0)
-config = json.load(open(os.path.join(os.environ["DOCKER_CONFIG"], "config.json")))
-json.dump({{"args": args, "auths": sorted(config["auths"])}}, open({str(record)!r}, "w"))
-metadata = args[args.index("--metadata-file") + 1]
-made = {{"containerimage.config.digest": "sha256:" + "c" * 64, "containerimage.digest": "sha256:" + "d" * 64}}
-json.dump(made, open(metadata, "w"))
-print("#1 DONE 0.0s")
-"""
-    )
-    cli.chmod(0o755)
-    context = tmp_path / "ctx"
-    context.mkdir()
-    (context / "Dockerfile").write_text(f"FROM {private_registry.reference}\n")
-    path = entries_file(tmp_path, [basic(private_registry)])
-    environment = buildkit_env(env, dockerd, tmp_path, REGISTRIES_DOCKER_CLI=str(cli))
-    tag = f"{private_registry.server}/private/new:1"
-    result = registries(
-        environment, "build", str(context), "-t", tag, "--push", "--cache-to", "type=inline",
-        "--registries", str(path), "--", "--shm-size", "1g",
-    )  # fmt: skip
-    assert result.code == 0, result.text
-    recorded = json.loads(record.read_text())
-    assert recorded["args"][:3] == ["buildx", "build", "--progress=plain"]
-    assert {"--push", "--cache-to", "--shm-size"} <= set(recorded["args"])
-    assert recorded["auths"] == [private_registry.server]  # exactly the registries of this build
-    assert f"Pushed {tag}@sha256:{'d' * 64}" in result.out
-    assert leftovers(environment) == []
 
 
 def test_a_failing_buildkit_step_is_named_and_ctrl_c_leaves_nothing(

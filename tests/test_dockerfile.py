@@ -406,6 +406,76 @@ def test_copy_from_a_later_stage_and_scratch() -> None:
     assert [str(b.image) for b in base_images(text, "D", {}, target="a")] == ["registry.example.org/b:1"]
 
 
+# --- named build contexts (buildx --build-context NAME=VALUE) -----------------------------------------
+
+
+def with_contexts(text: str, contexts: dict[str, str], **options: Any) -> list[tuple[str, str, int]]:
+    found = base_images(text, "Dockerfile", {}, build_contexts=contexts, **options)
+    return [(str(b.image), b.source, b.line) for b in found]
+
+
+def test_a_folder_context_stands_for_the_image_a_copy_names() -> None:
+    """`COPY --from=more` with `--build-context more=DIR`: nothing is pulled for `more` (before, the
+    pre-flight looked for docker.io/library/more:latest and failed the build)."""
+    text = "FROM registry.example.org/app:1\nCOPY --from=more /f /f\nRUN --mount=from=tools,target=/t true\n"
+    assert with_contexts(text, {"more": "./more", "tools": "https://example.org/tools.tar"}) == [
+        ("registry.example.org/app:1", "FROM", 1)
+    ]
+    assert images(text)[1:] == [
+        ("docker.io/library/more:latest", "COPY --from", 2),
+        ("docker.io/library/tools:latest", "RUN --mount", 3),
+    ]
+
+
+def test_a_context_name_is_an_image_reference_as_buildkit_reads_it() -> None:
+    text = "FROM alpine:3\nCOPY --from=docker.io/library/busybox /x /x\nCOPY --from=nginx:1 /y /y\n"
+    assert with_contexts(text, {"docker.io/library/alpine:3": "./a", "busybox:latest": "./b"}) == [
+        ("docker.io/library/nginx:1", "COPY --from", 3)
+    ]
+    # `alpine` is alpine:latest: it does not stand for alpine:3
+    assert with_contexts(text, {"alpine": "./a"})[0] == ("docker.io/library/alpine:3", "FROM", 1)
+
+
+def test_a_docker_image_context_is_the_image_pulled_instead() -> None:
+    text = "FROM base\nCOPY --from=registry.example.org/tools:1 /t /t\n"
+    pinned = "mirror.example.org/tools@sha256:" + "a" * 64
+    contexts = {
+        "base": "docker-image://private.example.org/team/base:2",
+        "registry.example.org/tools:1": f"docker-image://{pinned}",
+    }
+    assert with_contexts(text, contexts) == [
+        ("private.example.org/team/base:2", "--build-context base", 1),
+        (pinned, "--build-context registry.example.org/tools:1", 2),
+    ]
+
+
+def test_a_context_named_as_a_stage_replaces_the_whole_stage() -> None:
+    """BuildKit does not build a stage a context stands for: neither its FROM nor its COPY --from
+    is pulled; a FROM or COPY of that stage takes the context."""
+    text = (
+        "FROM unreachable.example.org/never:1 AS tools\n"
+        "COPY --from=unreachable.example.org/other:1 /x /x\n"
+        "FROM registry.example.org/app:1\n"
+        "COPY --from=tools /t /t\n"
+    )
+    app = ("registry.example.org/app:1", "FROM", 3)
+    assert with_contexts(text, {"tools": "./tools"}) == [app]
+    assert with_contexts(text, {"tools": "docker-image://r.example.org/tools:2"}) == [
+        ("r.example.org/tools:2", "--build-context tools", 1),
+        app,
+    ]
+    # every stage (as the classic builder reads it, though it refuses contexts) keeps the rule
+    assert with_contexts(text, {"tools": "./tools"}, all_stages=True) == [app]
+
+
+def test_a_context_that_cannot_be_named_so_is_refused() -> None:
+    with pytest.raises(InputError) as caught:
+        base_images("FROM alpine\n", "Dockerfile", {}, build_contexts={"Not Valid": "./x"})
+    assert caught.value.message == "--build-context Not Valid=./x: 'Not Valid' is not a valid context name"
+    with pytest.raises(InputError, match="--build-context base"):
+        base_images("FROM base\n", "Dockerfile", {}, build_contexts={"base": "docker-image://Bad Ref"})
+
+
 # --- errors ---------------------------------------------------------------------------------------
 
 

@@ -295,6 +295,14 @@ def dockerfile_options(parser: argparse.ArgumentParser, *, many_platforms: bool 
         )
 
 
+        parser.add_argument(
+            "--build-context",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="a named build context, as the build gets it (it replaces the stage or image NAME; "
+            "docker-image://REF is checked instead); may be repeated",
+        )
 def aws_defaults(parser: argparse.ArgumentParser) -> None:
     """ECR options that apply to every ECR entry that does not set its own."""
     group = parser.add_argument_group("ECR defaults")

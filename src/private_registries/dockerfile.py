@@ -12,7 +12,14 @@ BuildKit's dockerfile2llb does before it pulls anything:
 - `COPY --from` and `RUN --mount=from=` name a stage (by name, or by index for COPY), `scratch`, or an
   image; BuildKit expands no variable there, so neither do we;
 - a build pulls only the stages its target needs: FROM <stage>, COPY --from, RUN --mount=from=, followed
-  from the target (the last stage by default). The classic builder pulls every stage (`all_stages`).
+  from the target (the last stage by default). The classic builder pulls every stage (`all_stages`);
+- a named build context (buildx's `--build-context NAME=VALUE`) replaces the stage or the image of its
+  name, as BuildKit's dockerui does: NAME is read as an image reference (`alpine` is
+  docker.io/library/alpine:latest, so it matches `FROM alpine` and `FROM docker.io/library/alpine`,
+  not `FROM alpine:3`), a stage of that name is not built at all (its FROM and commands are not
+  pulled), and a `FROM`, `COPY --from` or `RUN --mount=from=` of that image takes the context
+  instead. A `docker-image://REF` context is the image pulled there; a folder, Git or HTTP context,
+  or an OCI layout, pulls nothing.
 
 Every image named in any stage is still checked, as BuildKit refuses an invalid one even in a stage
 the target does not need.
@@ -72,6 +79,7 @@ class DockerfileOptions:
     all_stages: bool = (
         False  # every stage's images (as the classic builder pulls them), not only the target's
     )
+    build_contexts: Mapping[str, str] = field(default_factory=dict)  # NAME -> PATH|docker-image://REF|URL
 
     @property
     def path(self) -> Path:
@@ -97,6 +105,53 @@ class _Stage:
     base: int | None = None  # FROM <an earlier stage>
     deps: set[int] = field(default_factory=set)  # stages it copies or mounts from
     images: list[BaseImage] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NamedContext:
+    """A build context given a name (`--build-context NAME=VALUE`), as BuildKit matches it."""
+
+    name: str  # as given
+    image: ImageRef | None  # docker-image://REF: the image pulled in its place; None: nothing is pulled
+
+    @property
+    def source(self) -> str:
+        return f"--build-context {self.name}"
+
+
+class _Contexts:
+    """The named contexts, by the image reference their name normalises to (BuildKit's lookup key)."""
+
+    def __init__(self, contexts: Mapping[str, str]) -> None:
+        self._by_ref: dict[str, NamedContext] = {}
+        for name, value in contexts.items():
+            where = f"--build-context {_cut(name)}"
+            try:
+                key = str(parse_image(name, where))
+            except InputError:
+                raise InputError(
+                    f"{where}={_cut(value)}: {_cut(name)!r} is not a valid context name",
+                    hint="a build context is named as the stage or the image it replaces, e.g. "
+                    "--build-context base=./base or --build-context alpine:3=docker-image://alpine:3.20",
+                ) from None
+            image = None
+            if value.startswith("docker-image://"):
+                image = parse_image(value.removeprefix("docker-image://"), where)
+            self._by_ref[key] = NamedContext(name, image)
+
+    def get(self, name: str | ImageRef) -> NamedContext | None:
+        """The context that replaces this stage name or image, if any."""
+        if not self._by_ref:
+            return None
+        if isinstance(name, ImageRef):
+            return self._by_ref.get(str(name))
+        try:
+            return self._by_ref.get(str(parse_image(name)))
+        except InputError:  # not a reference: no context can have its name
+            return None
+
+    def images(self, context: NamedContext, line: int, platform: str | None = None) -> list[BaseImage]:
+        return [BaseImage(context.image, line, context.source, platform)] if context.image else []
 
 
 class _Args(Mapping[str, str]):
@@ -150,13 +205,15 @@ def base_images(
     *,
     target: str | None = None,
     all_stages: bool = False,
+    build_contexts: Mapping[str, str] | None = None,
 ) -> list[BaseImage]:
     """Every image the build pulls, in order of first appearance, each once.
 
     `platform` may list several platforms (`linux/amd64,linux/arm64`): the images of each build.
     `target` is the stage to build (default: the last); `all_stages` takes every stage, as the classic
-    builder does.
+    builder does. `build_contexts` (NAME -> value) replace the stages and images of their names.
     """
+    contexts = _Contexts(build_contexts or {})
     ast = _parse(text, path)
     found: list[BaseImage] = []
     syntax = syntax_directive(text)
@@ -164,7 +221,15 @@ def base_images(
         found.append(BaseImage(parse_image(syntax[1], f"{path}:{syntax[0]}"), syntax[0], "# syntax"))
     platforms = [p.strip() for p in platform.split(",")] if platform else [None]
     for one in platforms:
-        found += _images(ast, path, dict(build_args or {}), one or None, target=target, all_stages=all_stages)
+        found += _images(
+            ast,
+            path,
+            dict(build_args or {}),
+            one or None,
+            target=target,
+            all_stages=all_stages,
+            contexts=contexts,
+        )
     unique: dict[str, BaseImage] = {}
     for base in found:
         unique.setdefault(str(base.image), base)
@@ -241,7 +306,48 @@ def _images(
     *,
     target: str | None,
     all_stages: bool,
+    contexts: _Contexts,
 ) -> list[BaseImage]:
+    meta, groups = _split(ast, path)
+    names = [_stage_name(from_, path) for from_, _ in groups]
+    target_index = _target(names, target, path)
+    target_stage = target or names[-1] or "default"
+    lex = _Lexer(ast.escape_token)
+    scope = _global_args(meta, lex, path, build_args, platform=platform, target_stage=target_stage)
+
+    stages: list[_Stage] = []
+    by_name: dict[str, int] = {}
+    replaced: set[int] = set()  # stages a named context stands for: none of their own is built
+    for index, (from_, _) in enumerate(groups):
+        stage = _Stage(index, names[index], from_.start_line)
+        context = contexts.get(stage.name) if stage.name else None
+        if context is not None:
+            stage.images += contexts.images(context, from_.start_line)
+            replaced.add(index)
+        else:
+            _from(from_, stage, by_name, scope=scope, lex=lex, path=path, contexts=contexts)
+        stages.append(stage)
+        if stage.name:
+            by_name[stage.name] = index
+    for stage, (_, commands) in zip(stages, groups, strict=True):
+        if stage.index in replaced:
+            continue
+        for instruction in commands:
+            if instruction.name == "COPY":
+                _copy_from(
+                    instruction, stage, by_name, count=len(stages), lex=lex, path=path, contexts=contexts
+                )
+            elif instruction.name == "RUN":
+                _mount_from(instruction, stage, by_name, path, contexts)
+
+    wanted = set(range(len(stages))) if all_stages else _needed(stages, target_index)
+    return [image for stage in stages if stage.index in wanted for image in stage.images]
+
+
+def _split(
+    ast: DockerfileAst, path: str
+) -> tuple[list[DockerfileInstruction], list[tuple[DockerfileInstruction, list[DockerfileInstruction]]]]:
+    """The global ARGs, then each stage's FROM with its instructions."""
     meta: list[DockerfileInstruction] = []
     groups: list[tuple[DockerfileInstruction, list[DockerfileInstruction]]] = []
     for instruction in ast.instructions:
@@ -258,30 +364,7 @@ def _images(
             )
     if not groups:
         raise InputError(f"{path}: no FROM instruction", hint="a Dockerfile needs at least one FROM line")
-
-    names = [_stage_name(from_, path) for from_, _ in groups]
-    target_index = _target(names, target, path)
-    target_stage = target or names[-1] or "default"
-    lex = _Lexer(ast.escape_token)
-    scope = _global_args(meta, lex, path, build_args, platform=platform, target_stage=target_stage)
-
-    stages: list[_Stage] = []
-    by_name: dict[str, int] = {}
-    for index, (from_, _) in enumerate(groups):
-        stage = _Stage(index, names[index], from_.start_line)
-        _from(from_, stage, by_name, scope=scope, lex=lex, path=path)
-        stages.append(stage)
-        if stage.name:
-            by_name[stage.name] = index
-    for stage, (_, commands) in zip(stages, groups, strict=True):
-        for instruction in commands:
-            if instruction.name == "COPY":
-                _copy_from(instruction, stage, by_name, count=len(stages), lex=lex, path=path)
-            elif instruction.name == "RUN":
-                _mount_from(instruction, stage, by_name, path)
-
-    wanted = set(range(len(stages))) if all_stages else _needed(stages, target_index)
-    return [image for stage in stages if stage.index in wanted for image in stage.images]
+    return meta, groups
 
 
 def _stage_name(from_: DockerfileInstruction, path: str) -> str | None:
@@ -372,6 +455,7 @@ def _from(
     scope: _Globals,
     lex: _Lexer,
     path: str,
+    contexts: _Contexts,
 ) -> None:
     where = f"{path}:{from_.start_line}"
     for word in from_.args:  # a quoting error anywhere on the line is reported as such
@@ -397,6 +481,10 @@ def _from(
         image = parse_image(name, where)
     except InputError as exc:
         raise _unset_arg(exc, from_.args[0], args.missed, scope, where) from None
+    context = contexts.get(image)
+    if context is not None:
+        stage.images += contexts.images(context, from_.start_line, platform)
+        return
     stage.images.append(BaseImage(image, from_.start_line, "FROM", platform))
 
 
@@ -426,6 +514,7 @@ def _copy_from(
     count: int,
     lex: _Lexer,
     path: str,
+    contexts: _Contexts,
 ) -> None:
     where = f"{path}:{copy.start_line}"
     sources = [flag.removeprefix("--from=") for flag in copy.flags if flag.startswith("--from=")]
@@ -450,10 +539,12 @@ def _copy_from(
     elif source.lower() in by_name:
         stage.deps.add(by_name[source.lower()])
     elif source != "scratch":
-        stage.images.append(BaseImage(parse_image(source, where), copy.start_line, "COPY --from"))
+        _image_or_context(stage, parse_image(source, where), copy.start_line, "COPY --from", contexts)
 
 
-def _mount_from(run: DockerfileInstruction, stage: _Stage, by_name: Mapping[str, int], path: str) -> None:
+def _mount_from(
+    run: DockerfileInstruction, stage: _Stage, by_name: Mapping[str, int], path: str, contexts: _Contexts
+) -> None:
     where = f"{path}:{run.start_line}"
     for flag in run.flags:
         if not flag.startswith("--mount="):
@@ -476,7 +567,13 @@ def _mount_from(run: DockerfileInstruction, stage: _Stage, by_name: Mapping[str,
             if value.lower() in by_name:
                 stage.deps.add(by_name[value.lower()])
             elif value != "scratch":
-                stage.images.append(BaseImage(parse_image(value, where), run.start_line, "RUN --mount"))
+                _image_or_context(stage, parse_image(value, where), run.start_line, "RUN --mount", contexts)
+
+
+def _image_or_context(stage: _Stage, image: ImageRef, line: int, source: str, contexts: _Contexts) -> None:
+    """The image a COPY --from or RUN --mount names, or the named context that stands for it."""
+    context = contexts.get(image)
+    stage.images += contexts.images(context, line) if context else [BaseImage(image, line, source)]
 
 
 def _needed(stages: Sequence[_Stage], target: int) -> set[int]:

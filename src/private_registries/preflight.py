@@ -37,6 +37,7 @@ class ImageCheck:
     base: BaseImage
     digest: str | None = None
     problem: RegistriesError | None = None  # pointing at the Dockerfile line (`where`)
+    local: bool = False  # its registry could not give it, but the daemon's image store holds it
 
     @property
     def ok(self) -> bool:
@@ -44,6 +45,8 @@ class ImageCheck:
 
     @property
     def result(self) -> str:
+        if self.local:
+            return "local"
         return "ok" if self.problem is None else self.problem.kind.label
 
 

@@ -53,6 +53,9 @@ class BuildLog:
     def checked(self, result: CheckResult) -> None:
         checks(self.console, result)
 
+    def notice(self, text: str) -> None:
+        self.console.notice(text)
+
     @contextlib.contextmanager
     def section(self, title: str) -> Iterator[None]:
         with self.console.group(title), self.console.untrusted():

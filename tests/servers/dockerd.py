@@ -2,11 +2,14 @@
 in) with its own data-root, exec-root and socket, driven by the docker CLI 26.1 with the buildx plugin.
 
 It runs without a bridge (so two of them never fight over docker0); containers and builds use the
-host network, which also lets them reach the bench's loopback servers.
+host network, which also lets them reach the bench's loopback servers. With `containerd_store`, its
+images live in containerd's image store (daemon.json `{"features": {"containerd-snapshotter": true}}`):
+multi-platform images, and cache exports from the docker driver.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -17,7 +20,9 @@ from tests.servers.tools import plugins_config, tool, tool_path_env
 
 
 class Dockerd:
-    def __init__(self, root: Path, insecure_registries: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, root: Path, insecure_registries: tuple[str, ...] = (), *, containerd_store: bool = False
+    ) -> None:
         if os.geteuid() != 0:
             raise BenchError("the bench's dockerd must run as root")
         binary = str(tool("dockerd"))
@@ -36,8 +41,13 @@ class Dockerd:
             "--bridge", "none",
             "--iptables=false",
             "--ip6tables=false",
-            "--storage-driver", os.environ.get("BENCH_STORAGE_DRIVER", "overlay2"),
         ]  # fmt: skip
+        if containerd_store:  # its snapshotter (overlayfs) stands for the storage driver
+            config = root / "daemon.json"
+            config.write_text(json.dumps({"features": {"containerd-snapshotter": True}}))
+            argv += ["--config-file", str(config)]
+        else:
+            argv += ["--storage-driver", os.environ.get("BENCH_STORAGE_DRIVER", "overlay2")]
         for cidr in insecure_registries:
             argv += ["--insecure-registry", cidr]
         # Debian 12's runc serves Engine 26 (trixie's needs a newer libc); containerd is trixie's.

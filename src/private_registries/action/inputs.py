@@ -168,6 +168,7 @@ class ActionInputs:
             build_args=self.build_args,
             platform=",".join(self.platforms) or self.platform,
             target=self.target,
+            build_contexts=self.build_contexts,
         )
 
     def build_options(self, dockerfile: DockerfileOptions) -> BuildOptions:

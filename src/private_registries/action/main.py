@@ -147,7 +147,7 @@ class MainStage:
         options = self.inputs.build_options(dockerfile)
         self.report.built = result = build(options, keychain, views.BuildLog(self.console))
         self.report.fail(self.console, *result.failures)
-        if result.image_id:
+        if result.built:  # a local or tar output builds no image: its ID and digest are empty
             self.report.outputs.update(
                 {
                     "image-id": result.image_id,

@@ -13,6 +13,7 @@ through X-Registry-Config.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -34,18 +35,23 @@ def choose(engine: Engine, env: Mapping[str, str]) -> Builder:
     if engine == Engine.CLASSIC:
         return _classic(env)
     cli = _cli(env)
+    version = None
     if cli is not None:
         from private_registries.builders.cli import CliBuilder
 
-        # A CLI that has BuildKit of its own and no buildx file in sight is not asked about buildx:
-        # the question costs a round trip to the daemon on some CLIs, and every build pays it.
-        builtin = _has_builtin_buildkit(cli, env)
-        if (_buildx_installed(env) or not builtin) and _answers(
-            cli, ["buildx", "version"], env, "github.com/docker/buildx"
-        ):
+        # A buildx plugin file where the CLI looks is asked first, as the CLI asks it (its metadata):
+        # when it answers, nothing else need be known. Without one, a CLI that has BuildKit of its own
+        # is not asked about buildx (the question reaches the daemon on some CLIs); one that has none
+        # may still find a plugin elsewhere.
+        plugin = _buildx_plugin(env)
+        if plugin is not None and _plugin_answers(plugin, env):
             return CliBuilder(cli, env, buildx=True)
+        version = _version(cli, env)
+        builtin = version is not None and (18, 9) <= version < (23, 0)
         if builtin:
             return CliBuilder(cli, env, buildx=False)
+        if plugin is None and _answers(cli, ["buildx", "version"], env, "github.com/docker/buildx"):
+            return CliBuilder(cli, env, buildx=True)
     if engine == Engine.BUILDKIT:
         where = f"the docker CLI {cli}" if cli else "no docker CLI (none on PATH)"
         raise BuildError(
@@ -53,7 +59,26 @@ def choose(engine: Engine, env: Mapping[str, str]) -> Builder:
             hint="install the buildx plugin (docker-buildx, or docker/setup-buildx-action in a workflow), "
             f"point {CLI_VARIABLE} at a docker CLI that has it, or use --engine classic",
         )
-    return _classic(env)
+    return _classic(env, notice=_why_classic(cli, version, env))
+
+
+def _why_classic(cli: str | None, version: tuple[int, int] | None, env: Mapping[str, str]) -> str:
+    """The notice of an `auto` choice that fell back to the legacy builder: why, and what would not."""
+    if cli is None:
+        name = env.get(CLI_VARIABLE) or "docker"
+        reason = f"{name} does not exist" if "/" in name else f"{name} is not on PATH"
+        why = f"there is no docker CLI to drive BuildKit with ({reason})"
+    elif version is not None and version >= (23, 0):
+        why = (
+            f"the docker CLI {cli} (Docker {version[0]}.{version[1]}) has no buildx plugin, and no BuildKit "
+            "of its own (Docker 23 moved it into buildx)"
+        )
+    else:
+        why = f"the docker CLI {cli} has no buildx plugin, and no BuildKit of its own"
+    return (
+        f"building with the classic builder (the Engine API's legacy builder): {why}; install the buildx "
+        "plugin (docker-buildx, or docker/setup-buildx-action in a workflow) to build with BuildKit"
+    )
 
 
 # Where the docker CLI looks for its plugins on Linux, after $DOCKER_CONFIG/cli-plugins.
@@ -65,8 +90,9 @@ _PLUGIN_DIRS = (
 )
 
 
-def _buildx_installed(env: Mapping[str, str]) -> bool:
-    """Whether a buildx plugin file is where the CLI looks (its config's extra folders too)."""
+def _buildx_plugin(env: Mapping[str, str]) -> Path | None:
+    """The buildx plugin file the CLI would run: the first one in its config's extra folders, its
+    config folder's cli-plugins/, then the system's folders (the CLI's own order)."""
     from private_registries import dockerconfig
 
     config_dir = dockerconfig.default_dir(env)
@@ -76,13 +102,29 @@ def _buildx_installed(env: Mapping[str, str]) -> bool:
         extra = []
     extra = extra if isinstance(extra, list) else []
     folders = [*(d for d in extra if isinstance(d, str)), str(config_dir / "cli-plugins"), *_PLUGIN_DIRS]
-    return any(Path(folder, "docker-buildx").exists() for folder in folders)
+    for folder in folders:
+        path = Path(folder, "docker-buildx")
+        if path.is_file():
+            return path
+    return None
 
 
-def _classic(env: Mapping[str, str]) -> Builder:
+def _plugin_answers(plugin: Path, env: Mapping[str, str]) -> bool:
+    """Whether the plugin gives the metadata the CLI asks a plugin for before it runs it."""
+    answer = _run(str(plugin), ["docker-cli-plugin-metadata"], env)
+    if answer is None or answer.returncode != 0:
+        return False
+    try:
+        metadata = json.loads(answer.stdout)
+    except ValueError:
+        return False
+    return isinstance(metadata, dict) and bool(metadata.get("SchemaVersion"))
+
+
+def _classic(env: Mapping[str, str], notice: str = "") -> Builder:
     from private_registries.builders.classic import ClassicBuilder
 
-    return ClassicBuilder(env)
+    return ClassicBuilder(env, notice)
 
 
 def _cli(env: Mapping[str, str]) -> str | None:
@@ -106,14 +148,12 @@ def _answers(cli: str, args: list[str], env: Mapping[str, str], expected: str) -
     return answer is not None and answer.returncode == 0 and expected in answer.stdout
 
 
-def _has_builtin_buildkit(cli: str, env: Mapping[str, str]) -> bool:
-    """Docker 18.09 to 22 built BuildKit into `docker build` (DOCKER_BUILDKIT=1); 23 moved it to buildx."""
+def _version(cli: str, env: Mapping[str, str]) -> tuple[int, int] | None:
+    """The CLI's Docker version. 18.09 to 22 built BuildKit into `docker build` (DOCKER_BUILDKIT=1);
+    23 moved it into buildx."""
     answer = _run(cli, ["--version"], env)
     match = _VERSION.search(answer.stdout) if answer else None
-    if not match:
-        return False
-    version = (int(match[1]), int(match[2]))
-    return (18, 9) <= version < (23, 0)
+    return (int(match[1]), int(match[2])) if match else None
 
 
 def check_options(builder: Builder, spec: BuildSpec) -> None:

@@ -20,14 +20,19 @@ from private_registries.images import parse_image
 from private_registries.text import plain
 
 _STEP = re.compile(r"^Step \d+/\d+ : ")
+# The push's last status line: `TAG: digest: sha256:... size: N`. The containerd image store's push
+# (Engine 24 and later) says the digest only there; the classic store also sends it as `aux`.
+_PUSHED = re.compile(r"\bdigest: (sha256:[0-9a-f]{64})\b")
+_LOOKUP_SECONDS = 10
 
 
 class ClassicBuilder:
     name = "classic builder"
     buildkit = False
 
-    def __init__(self, env: Mapping[str, str]) -> None:
+    def __init__(self, env: Mapping[str, str], notice: str = "") -> None:
         self.env = env
+        self.notice = notice  # why it was chosen when BuildKit was wanted
 
     def refuses(self, spec: BuildSpec) -> dict[str, str]:
         refused: dict[str, str] = {}
@@ -60,6 +65,25 @@ class ClassicBuilder:
                 "or use a docker CLI that has BuildKit (--engine buildkit)",
                 where=Location(path, line),
             )
+
+    def local_images(self, images: Sequence[str], spec: BuildSpec) -> set[str]:
+        """The daemon's image store, asked through the Engine API (the builder's own)."""
+        if not images:
+            return set()
+        import docker
+
+        try:
+            client = connect(self.env, timeout=_LOOKUP_SECONDS)
+        except BuildError:
+            return set()  # the build says so, with the fix
+        present = set()
+        for image in images:
+            try:
+                client.inspect_image(image)
+            except (docker.errors.DockerException, OSError):
+                continue
+            present.add(image)
+        return present
 
     def build(
         self,
@@ -96,7 +120,7 @@ def registry_config(credentials: Sequence[Credential]) -> dict[str, dict[str, st
     return config
 
 
-def connect(env: Mapping[str, str]) -> Any:
+def connect(env: Mapping[str, str], *, timeout: int = 600) -> Any:
     """A client of the daemon at DOCKER_HOST (or the default socket), or a clear error."""
     import docker
     from docker.utils import kwargs_from_env
@@ -111,7 +135,7 @@ def connect(env: Mapping[str, str]) -> Any:
 
     host = env.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
     try:
-        return Client(version="auto", timeout=600, **kwargs_from_env(environment=dict(env)))
+        return Client(version="auto", timeout=timeout, **kwargs_from_env(environment=dict(env)))
     except docker.errors.DockerException as exc:
         raise BuildError(
             f"cannot reach the Docker daemon at {host}: {_reason(exc)}",
@@ -166,10 +190,13 @@ def push(client: Any, tag: str, credential: Credential | None, log: Callable[[st
                 hint="check that the credential for this registry may push to the repository",
             )
         aux = chunk.get("aux") or {}
-        if aux.get("Digest"):
+        status = chunk.get("status")
+        if isinstance(aux, dict) and aux.get("Digest"):
             digest = aux["Digest"]
-        elif chunk.get("status") and not chunk.get("progressDetail"):
-            log(f"{chunk.get('id', '')}: {chunk['status']}".lstrip(": "))
+        elif status and not chunk.get("progressDetail"):
+            log(f"{chunk.get('id', '')}: {status}".lstrip(": "))
+            pushed = _PUSHED.search(str(status))
+            digest = pushed[1] if pushed and not digest else digest
     if not digest:
         raise BuildError(f"the daemon pushed {tag} but reported no digest")
     return str(digest)

@@ -16,18 +16,30 @@ import subprocess
 import tempfile
 from collections import deque
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from private_registries import dockerconfig
 from private_registries.builders.spec import BuildSpec, Built, Progress
 from private_registries.credential import Credential
 from private_registries.dockerfile import DockerfileOptions
-from private_registries.errors import BuildError
+from private_registries.errors import BuildError, InputError
 from private_registries.text import plain
 
 _TAIL = 40  # lines of a failed build's log quoted in its error
 _FAILURE = re.compile(r"^(?:#\d+ )?(?:ERROR|error|failed to solve)\b.*", re.IGNORECASE)
 _PUSHED = re.compile(r"digest: (sha256:[0-9a-f]{64})")
+_UNRESOLVED = re.compile(r"failed to resolve source metadata for (\S+?):? ")
+_LOOKUP_SECONDS = 10  # asking the daemon's image store for one image
+# What buildx says when its `docker` driver (the daemon's own BuildKit) cannot do what was asked.
+_DOCKER_DRIVER = "not supported for the docker driver"
+DOCKER_DRIVER_HINT = (
+    "the docker driver (the daemon's own BuildKit) cannot do this on the daemon's classic image store: "
+    "build with a docker-container builder (`docker buildx create --use --driver docker-container`, or "
+    "docker/setup-buildx-action in a workflow; then --builder NAME picks it if it is not the current one), "
+    "or turn on the daemon's containerd image store "
+    '(daemon.json {"features": {"containerd-snapshotter": true}})'
+)
 
 
 class CliBuilder:
@@ -37,6 +49,7 @@ class CliBuilder:
         self.buildx = buildx
         self.name = "buildx" if buildx else "BuildKit of the docker CLI (no buildx plugin)"
         self.buildkit = True
+        self.notice = ""
 
     def refuses(self, spec: BuildSpec) -> dict[str, str]:
         if self.buildx:
@@ -56,6 +69,38 @@ class CliBuilder:
 
     def check_dockerfile(self, text: str, path: str) -> None:
         pass  # BuildKit reads whatever the parser read; its frontend says the rest
+
+    def local_images(self, images: Sequence[str], spec: BuildSpec) -> set[str]:
+        """`docker image inspect` through the CLI in use, each image at once, each in bounded time."""
+        if not images or not self._reads_daemon_store(spec):
+            return set()
+        with ThreadPoolExecutor(max_workers=min(8, len(images))) as pool:
+            present = pool.map(self._in_store, images)
+            return {image for image, there in zip(images, present, strict=True) if there}
+
+    def _in_store(self, image: str) -> bool:
+        try:
+            answer = subprocess.run(
+                [self.cli, "image", "inspect", "--format", "{{.Id}}", image],
+                env=dict(self.env), capture_output=True, text=True, timeout=_LOOKUP_SECONDS, check=False,
+            )  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+        return answer.returncode == 0 and answer.stdout.strip().startswith("sha256:")
+
+    def _reads_daemon_store(self, spec: BuildSpec) -> bool:
+        """Whether the build runs on the daemon's own BuildKit (buildx's `docker` driver), which takes
+        a FROM from the daemon's image store first; a docker-container, kubernetes or remote builder
+        has a store of its own. buildx keeps each such builder in BUILDX_CONFIG (else
+        $DOCKER_CONFIG/buildx) as instances/NAME, and the current one's name in `current`."""
+        if not self.buildx:
+            return True
+        folder = Path(self.env.get("BUILDX_CONFIG") or dockerconfig.default_dir(self.env) / "buildx")
+        name = spec.builder or self.env.get("BUILDX_BUILDER") or _json(folder / "current").get("Name")
+        if not isinstance(name, str) or not name:
+            return True  # the default builder: the current context's daemon, docker driver
+        instance = _json(folder / "instances" / name)
+        return not instance or instance.get("Driver") == "docker"  # no instance: a docker context
 
     def arguments(self, dockerfile: DockerfileOptions, spec: BuildSpec, scratch: Path) -> list[str]:
         """The CLI's arguments: build-push-action's inputs, as buildx (or `docker build`) spells them."""
@@ -79,7 +124,7 @@ class CliBuilder:
             "--sbom": spec.sbom,
             "--network": spec.network,
             "--builder": spec.builder,
-            "--iidfile": str(scratch / "iid"),
+            "--iidfile": str(scratch / "iid") if spec.image_output else None,
             "--metadata-file": str(scratch / "metadata.json") if self.buildx else None,
         }
         switches = {
@@ -111,13 +156,18 @@ class CliBuilder:
             if not self.buildx:
                 env["DOCKER_BUILDKIT"] = "1"
             with progress.section(f"Build {', '.join(spec.tags) or dockerfile.context}"):
-                self._run(self.arguments(dockerfile, spec, Path(scratch)), env, progress, "the build")
+                self._run(
+                    self.arguments(dockerfile, spec, Path(scratch)), env, progress, "the build",
+                    frontend=_frontend(dockerfile),
+                )  # fmt: skip
             metadata = _metadata(Path(scratch))
             image_id = _read(Path(scratch) / "iid") or str(metadata.get("containerimage.config.digest", ""))
+            if not spec.image_output:
+                image_id = ""  # files only: no image, whatever the metadata says of the config
             pushed: dict[str, str] = {}
-            if spec.push and self.buildx:
+            if self.buildx:
                 digest = str(metadata.get("containerimage.digest", ""))
-                pushed = dict.fromkeys(spec.tags, digest)
+                pushed = dict.fromkeys(spec.pushed_names(), digest)
             elif spec.push:
                 for tag in spec.tags:
                     with progress.section(f"Push {tag}"):
@@ -131,7 +181,9 @@ class CliBuilder:
             raise BuildError("the build finished without an image ID")
         return Built(image_id, pushed, metadata)
 
-    def _run(self, args: list[str], env: Mapping[str, str], progress: Progress, what: str) -> list[str]:
+    def _run(
+        self, args: list[str], env: Mapping[str, str], progress: Progress, what: str, *, frontend: str = ""
+    ) -> list[str]:
         """Run the CLI, its output streamed line by line (no escapes but colours); its tail kept."""
         tail: deque[str] = deque(maxlen=_TAIL)
         try:
@@ -156,10 +208,45 @@ class CliBuilder:
                 process.kill()
                 raise
         if process.returncode != 0:
-            unreachable = any("Cannot connect to the Docker daemon" in line for line in tail)
-            hint = "start it, or point DOCKER_HOST at a running one" if unreachable else None
-            raise BuildError(_failure(what, list(tail)), hint=hint)
+            raise BuildError(_failure(what, list(tail)), hint=_hint(list(tail), frontend))
         return list(tail)
+
+
+def _hint(tail: list[str], frontend: str) -> str | None:
+    """How to fix what the CLI said, where it says too little: the builders that can, the frontend."""
+    if any("Cannot connect to the Docker daemon" in line for line in tail):
+        return "start it, or point DOCKER_HOST at a running one"
+    if any(_DOCKER_DRIVER in line for line in tail):
+        return DOCKER_DRIVER_HINT
+    unresolved = {match[1] for line in tail for match in [_UNRESOLVED.search(line)] if match}
+    if frontend and frontend in unresolved:
+        return (
+            f"the # syntax= frontend image {frontend} could not be pulled: make it reachable (a mirror: "
+            "# syntax=MIRROR/docker/dockerfile:1), or remove the # syntax= line to build with the "
+            "frontend built into BuildKit"
+        )
+    return None
+
+
+def _frontend(dockerfile: DockerfileOptions) -> str:
+    """The `# syntax=` image of the Dockerfile, as BuildKit names it in its messages ("": none)."""
+    from private_registries.dockerfile import syntax_directive
+    from private_registries.images import parse_image
+
+    try:
+        found = syntax_directive(dockerfile.path.read_text(encoding="utf-8"))
+        return str(parse_image(found[1])) if found else ""
+    except (OSError, UnicodeDecodeError, InputError):
+        return ""
+
+
+def _json(path: Path) -> dict[str, object]:
+    text = _read(path)
+    try:
+        data = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _failure(what: str, tail: list[str]) -> str:
@@ -176,12 +263,7 @@ def _read(path: Path) -> str:
 
 
 def _metadata(scratch: Path) -> dict[str, object]:
-    text = _read(scratch / "metadata.json")
-    try:
-        data = json.loads(text) if text else {}
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
+    return _json(scratch / "metadata.json")
 
 
 def _pushed_digest(log: list[str], tag: str) -> str:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -46,6 +47,53 @@ class BuildSpec:
     builder: str | None = None
     extra_args: Sequence[str] = ()  # after `--`: to buildx as they are
 
+    @property
+    def image_output(self) -> bool:
+        """Whether the result is an image with an ID (buildx refuses an image ID file for a local or
+        tar output, which export files only)."""
+        return not any(entry(output).get("type") in {"local", "tar"} for output in self.outputs)
+
+    def pushed_names(self) -> list[str]:
+        """The names pushed: the tags with --push; each output's (its `name`s, else the tags) that is
+        `type=registry` or has `push=true`."""
+        names = list(self.tags) if self.push else []
+        for output in self.outputs:
+            fields = entry(output)
+            if fields.get("type") == "registry" or _true(fields.get("push", "")):
+                given = [name.strip() for name in fields.get("name", "").split(",") if name.strip()]
+                names += given or list(self.tags)
+        return list(dict.fromkeys(names))
+
+    def registry_references(self) -> list[str]:
+        """Every image reference the build reads or writes besides its Dockerfile's images: registry
+        caches (imported and exported) and the names it pushes."""
+        caches = []
+        for value in [*self.cache_from, *self.cache_to]:
+            fields = entry(value, cache=True)
+            if fields.get("type") == "registry" and fields.get("ref"):
+                caches.append(fields["ref"])
+        return list(dict.fromkeys([*caches, *self.pushed_names()]))
+
+
+def entry(value: str, *, cache: bool = False) -> dict[str, str]:
+    """One --output or --cache-from/--cache-to value as buildx reads it: CSV `key=value` fields (keys
+    lower case); a value with no `=` is buildx's shorthand: a local folder (`-`: a tar on stdout) for
+    an output, a registry reference for a cache."""
+    if "=" not in value:
+        if cache:
+            return {"type": "registry", "ref": value}
+        return {"type": "tar"} if value == "-" else {"type": "local", "dest": value}
+    try:
+        fields = next(csv.reader([value]), [])
+    except csv.Error:
+        return {}
+    pairs = (field.partition("=") for field in fields)
+    return {key.strip().lower(): item for key, _, item in pairs if key.strip()}
+
+
+def _true(text: str) -> bool:
+    return text.strip().lower() in {"1", "t", "true"}  # Go's strconv.ParseBool, as buildx reads it
+
 
 @dataclass(frozen=True)
 class Built:
@@ -63,6 +111,7 @@ class Progress(Protocol):
 class Builder(Protocol):
     name: str  # as messages call it
     buildkit: bool  # pulls only the stages its target needs
+    notice: str  # why this engine was chosen, when the user should know ("": nothing to say)
 
     def refuses(self, spec: BuildSpec) -> dict[str, str]:
         """The options set in `spec` that this engine cannot honour (as their flags), each with the
@@ -71,6 +120,11 @@ class Builder(Protocol):
 
     def check_dockerfile(self, text: str, path: str) -> None:
         """Refuse, before the build, a Dockerfile this engine cannot build (naming the line)."""
+        ...
+
+    def local_images(self, images: Sequence[str], spec: BuildSpec) -> set[str]:
+        """Those of `images` that the build would take from the daemon's image store without a pull
+        (as `docker build` does), asked in bounded time; none when its builder does not read that store."""
         ...
 
     def build(

@@ -55,7 +55,10 @@ def run(args: argparse.Namespace, env: Mapping[str, str], console: Console) -> i
             atomic_write(Path(args.metadata_file), json.dumps(result.metadata, indent=2).encode(), mode=0o644)
         except OSError as exc:
             raise InputError(f"cannot write {args.metadata_file}: {exc.strerror}") from None
-    console.echo(f"Built {result.image_id}" + (f" ({', '.join(result.tags)})" if result.tags else ""))
+    if result.image_id:
+        console.echo(f"Built {result.image_id}" + (f" ({', '.join(result.tags)})" if result.tags else ""))
+    else:  # files only (a local or tar output): no image
+        console.echo(f"Built, no image ID (output {', '.join(spec.outputs)})")
     for tag, digest in result.pushed.items():
         console.echo(f"Pushed {tag}@{digest}")
     return 0

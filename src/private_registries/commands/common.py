@@ -101,4 +101,5 @@ def dockerfile_options(args: argparse.Namespace, env: Mapping[str, str]) -> Dock
         platform=getattr(args, "platform", None),
         target=args.target,
         all_stages=getattr(args, "all_stages", False),
+        build_contexts=build_args(getattr(args, "build_context", None), env, "--build-context"),
     )

@@ -21,7 +21,7 @@ from private_registries.services.images import images
 
 @dataclass(frozen=True, kw_only=True)
 class BuildOptions:
-    dockerfile: DockerfileOptions  # its platform is taken from spec.platforms
+    dockerfile: DockerfileOptions  # its platform and build contexts are taken from spec
     spec: BuildSpec = field(default_factory=BuildSpec)
     engine: Engine = Engine.AUTO
     check: bool = True  # the pre-flight first; a failure there stops the build
@@ -31,6 +31,8 @@ class BuildProgress(Protocol):
     """Where a build reports as it goes: the pre-flight's result, then each part's log."""
 
     def checked(self, result: CheckResult) -> None: ...
+
+    def notice(self, text: str) -> None: ...
 
     def section(self, title: str) -> AbstractContextManager[None]: ...
 
@@ -44,7 +46,11 @@ class BuildResult:
     tags: tuple[str, ...] = ()
     pushed: Mapping[str, str] = field(default_factory=dict)  # tag -> digest
     metadata: Mapping[str, object] = field(default_factory=dict)  # buildx's metadata (or its gist)
-    engine: str = ""  # which engine built it
+    engine: str = ""  # which engine built it ("": nothing was built)
+
+    @property
+    def built(self) -> bool:
+        return bool(self.engine)
 
     @property
     def failures(self) -> list[RegistriesError]:
@@ -66,22 +72,35 @@ def build(options: BuildOptions, keychain: Keychain, progress: BuildProgress) ->
         raise InputError(f"build context {context} is not a folder")
     if spec.push and not spec.tags:
         raise InputError("a push needs at least one tag", hint="name it: -t registry.example.org/team/app:1")
-    tag_servers = [parse_image(tag, f"tag {tag!r}").server for tag in spec.tags]
+    for tag in spec.tags:
+        parse_image(tag, f"tag {tag!r}")
+    # Registry caches and pushed names: their registries' credentials go into the build's config too.
+    written = [
+        parse_image(ref, f"image {ref!r} (a cache or output)").server for ref in spec.registry_references()
+    ]
     builder = builders.choose(options.engine, keychain.context.env)
+    if builder.notice:
+        progress.notice(builder.notice)
     builders.check_options(builder, spec)
     # BuildKit pulls only the stages the target needs; the classic builder pulls them all.
     dockerfile = replace(
-        options.dockerfile, platform=",".join(spec.platforms) or None, all_stages=not builder.buildkit
+        options.dockerfile,
+        platform=",".join(spec.platforms) or None,
+        all_stages=not builder.buildkit,
+        build_contexts=spec.build_contexts,
     )
     found = images(dockerfile)
     builder.check_dockerfile(found.text, str(found.path))
     checked = None
     if options.check and found.images:
         checked = check_images(found, keychain)
+        if not checked.ok and not spec.pull:  # as `docker build`, an image the daemon holds is used as it is
+            failed = [str(c.base.image) for c in checked.checks if not c.ok]
+            checked = checked.with_local(builder.local_images(failed, spec))
         progress.checked(checked)
         if not checked.ok:
             return BuildResult(checked)
-    credentials, failures = keychain.credentials([*found.servers, *(tag_servers if spec.push else [])])
+    credentials, failures = keychain.credentials([*found.servers, *written])
     if failures:
         raise Failures(failures)
     _refuse_secrets(dockerfile, spec, keychain)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from private_registries import preflight
@@ -31,6 +32,19 @@ class CheckResult:
     def digests(self) -> dict[str, str]:
         """Each image's digest, as the registry gave it ("" where it failed)."""
         return {str(check.base.image): check.digest or "" for check in self.checks}
+
+    def with_local(self, present: Collection[str]) -> CheckResult:
+        """The failed images the daemon's image store holds (`present`) are local images: the build
+        takes them from there, as `docker build` does, and their registry's answer does not matter."""
+        if not present:
+            return self
+        checks = tuple(
+            replace(check, problem=None, digest=None, local=True)
+            if not check.ok and str(check.base.image) in present
+            else check
+            for check in self.checks
+        )
+        return CheckResult(self.dockerfile, checks)
 
 
 def check(options: DockerfileOptions, keychain: Keychain) -> CheckResult:

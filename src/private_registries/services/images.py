@@ -30,5 +30,6 @@ def images(options: DockerfileOptions) -> DockerfileImages:
         options.platform,
         target=options.target,
         all_stages=options.all_stages,
+        build_contexts=options.build_contexts,
     )
     return DockerfileImages(path, text, tuple(found))
