@@ -102,7 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
         "action", help="the GitHub Action's stages (the action's entrypoint runs them)"
     )
     action.add_argument("stage", choices=["main", "post"])
-    action.add_argument("args", nargs="*", help="the action's args: the host path of runner.temp")
+    action.add_argument(
+        "args", nargs="*", help="the action's args: the host paths of runner.temp and of the workspace"
+    )
     return parser
 
 

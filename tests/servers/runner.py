@@ -207,7 +207,8 @@ class RunnerJob:
             argv += ["-v", f"{source}:{target}"]
         if stage == "post":
             argv += ["--entrypoint", "/post.py"]
-        # args: ['${{ inputs.runner-temp }}', '${{ github.workspace }}'], evaluated on the host
+        # args: ['${{ inputs.runner-temp }}', '${{ inputs.workspace }}'] (runs.args may name only
+        # inputs), their defaults ${{ runner.temp }} and ${{ github.workspace }} evaluated on the host
         argv += [self.image, str(self.temp), str(self.workspace)]
         result = self.dockerd.docker(*argv, check=False)
         step = StepResult(
