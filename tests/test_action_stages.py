@@ -240,6 +240,25 @@ def test_on_a_host_every_path_is_the_hosts(tmp_path: Path) -> None:
     assert runner.host_path(runner.new_folder()).startswith(f"{tmp_path}/private-registries-")
 
 
+def test_on_a_host_the_runner_temp_argument_wins_over_runner_temp(tmp_path: Path) -> None:
+    """act hands a docker action RUNNER_TEMP=/tmp (its own value), not runner.temp: the argument,
+    which the runner evaluates from the runner-temp input, names the folder later steps can see."""
+    argued, environment = tmp_path / "runner-temp", tmp_path / "tmp"
+    argued.mkdir()
+    environment.mkdir()
+    workspace = "/home/runner/work/app/app"
+    inputs = ActionInputs.from_env({"INPUT_RUNNER-TEMP": "/ignored"}, [str(argued), workspace])
+    assert (inputs.runner_temp, inputs.workspace) == (str(argued), workspace)
+    runner = Runner.detect(inputs.runner_temp, {"RUNNER_TEMP": str(environment)}, inputs.workspace)
+    assert runner.on_host and runner.temp == argued and runner.temp_on_host == str(argued)
+    assert runner.host_path(runner.new_folder()).startswith(f"{argued}/private-registries-")
+    # an argument that names no folder here (a host path the container cannot see) falls back
+    fallback = Runner.detect(str(tmp_path / "absent"), {"RUNNER_TEMP": str(environment)})
+    assert fallback.temp == environment
+    with pytest.raises(InputError, match="runner-temp argument"):
+        Runner.detect(str(tmp_path / "absent"), {"RUNNER_TEMP": str(tmp_path / "gone")})
+
+
 def test_a_failure_in_the_summary_is_masked_and_plain() -> None:
     """A failure may quote a server: an escape cannot split a secret past the masker, nor a pipe
     or a tag break the table."""

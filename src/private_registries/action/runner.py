@@ -5,8 +5,8 @@ The action runs in a container; the steps after it run on the host. Env values w
 $GITHUB_ENV are used literally there, so a folder under the runner-temp mount is handed on as the
 host's runner.temp path (which reaches the container only through an input, in `args`). The files
 must belong to the runner user (the owner of the workspace), not to the container's root. Run on
-a host itself (a self-hosted runner's shell step, a local try), there are no mounts: RUNNER_TEMP is
-used as it is, and every path is the host's.
+a host itself (a self-hosted runner's shell step, a local try), there are no mounts: the runner-temp
+argument (else RUNNER_TEMP) is used as it is, and every path is the host's.
 
 The runner rewrites an env value that starts with a mounted host folder to the container's path
 (actions/runner, ContainerInfo.TranslateToContainerPath), so a job's DOCKER_CONFIG usually arrives
@@ -49,7 +49,8 @@ class Runner:
 
     @classmethod
     def detect(cls, runner_temp_host: str, env: Mapping[str, str], workspace_host: str = "") -> Runner:
-        """The runner as this stage finds it: the container's mounts, else RUNNER_TEMP on the host."""
+        """The runner as this stage finds it: the container's mounts, else the runner-temp argument
+        (or RUNNER_TEMP) on the host."""
         temp_mount, home_mount, workspace = Path(RUNNER_TEMP_MOUNT), Path(HOME_MOUNT), Path(WORKSPACE)
         home_host = f"{runner_temp_host}/{HOME_ON_HOST}" if runner_temp_host else ""
         pairs = ((runner_temp_host, temp_mount), (home_host, home_mount), (workspace_host, workspace))
@@ -59,11 +60,15 @@ class Runner:
             return cls(temp_mount, runner_temp_host, owner, mounts)
         if home_mount.is_dir():
             return cls(home_mount, home_host, owner, mounts)
-        temp = env.get("RUNNER_TEMP", "")
-        if temp and Path(temp).is_dir():
-            return cls(Path(temp), temp, None, on_host=True)  # on the host: its paths are the host's
+        # on the host, its paths are the host's; the runner-temp argument (runner.temp, evaluated by
+        # the runner) wins over RUNNER_TEMP, which another runner may set to a folder of its own
+        # (act hands a docker action RUNNER_TEMP=/tmp, not runner.temp)
+        for temp in (runner_temp_host, env.get("RUNNER_TEMP", "")):
+            if temp and Path(temp).is_dir():
+                return cls(Path(temp), temp, None, on_host=True)
         raise InputError(
-            "no runner temp folder: neither the container action's mounts nor RUNNER_TEMP are there",
+            "no runner temp folder: no container action's mounts, and neither the runner-temp argument"
+            " nor RUNNER_TEMP names a folder",
             hint="run the action in a GitHub workflow, or set RUNNER_TEMP to a folder for its files",
         )
 
