@@ -29,6 +29,7 @@ from tests.servers.aws import AwsFront
 from tests.servers.distribution import self_signed
 from tests.servers.dockerd import Dockerd
 from tests.servers.fixtures import ECR_ACCOUNT, GITHUB_TOKEN, PrivateRegistry, pull_fresh
+from tests.servers.tools import tool
 
 K8S_VERSION = "1.30"
 MANIFESTS = Path(__file__).parent / "data" / "manifests"
@@ -47,19 +48,27 @@ def write_entries(path: Path, entries: list[dict[str, object]]) -> Path:
     return path
 
 
-def kubectl_secret(
+def kubectl_text(
     name: str, server: str, username: str, password: str, *, namespace: str | None = None, fmt: str = "yaml"
-) -> dict[str, Any]:
-    """The reference: what `kubectl create secret docker-registry --dry-run=client` makes."""
-    argv = ["kubectl", "create", "secret", "docker-registry", name, f"--docker-server={server}"]
+) -> str:
+    """The reference: what the real kubectl's `create secret docker-registry --dry-run=client` prints
+    (creationTimestamp: null included; we print it too). tests/test_kubectl.py compares more."""
+    argv = [str(tool("kubectl")), "create", "secret", "docker-registry", name, f"--docker-server={server}"]
     argv += [f"--docker-username={username}", f"--docker-password={password}", "--dry-run=client", "-o", fmt]
     if namespace:
         argv += ["--namespace", namespace]
     result = subprocess.run(
         argv, capture_output=True, text=True, check=True, env={"PATH": os.environ["PATH"]}
     )
-    secret: dict[str, Any] = yaml.safe_load(result.stdout)
-    del secret["metadata"]["creationTimestamp"]  # a dry-run artefact (null)
+    return result.stdout
+
+
+def kubectl_secret(
+    name: str, server: str, username: str, password: str, *, namespace: str | None = None, fmt: str = "yaml"
+) -> dict[str, Any]:
+    secret: dict[str, Any] = yaml.safe_load(
+        kubectl_text(name, server, username, password, namespace=namespace, fmt=fmt)
+    )
     return secret
 
 
@@ -97,9 +106,9 @@ def test_the_secret_is_kubectls_and_the_kubelet_can_pull_with_it(
     assert result.code == 0, result.err
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     ours = yaml.safe_load(out.read_text())
-    theirs = kubectl_secret("registry-credentials", reg.server, reg.username, reg.password, namespace="prod")
-    assert ours == theirs  # the same object, field for field
-    assert decoded(ours) == decoded(theirs)  # and the same bytes
+    theirs = kubectl_text("registry-credentials", reg.server, reg.username, reg.password, namespace="prod")
+    assert out.read_bytes() == theirs.encode()  # the same bytes
+    assert decoded(ours) == decoded(yaml.safe_load(theirs))
     kubernetes_validate.validate(ours, K8S_VERSION, strict=True)
     assert f"Secret registry-credentials: 1 registries ({reg.server}) to {out}" in result.err
     for secret in (reg.password, b64(f"alice:{reg.password}"), ours["data"][".dockerconfigjson"]):
