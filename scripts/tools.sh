@@ -8,7 +8,8 @@
 # libc). Idempotent: a stamp file holds the versions unpacked.
 set -euo pipefail
 TOOLS=${1:-.tools}
-PACKAGES=(docker.io docker-cli docker-buildx containerd kubectl)
+# docker-compose only for the official docker:<version>-cli image's shape (the action copies no compose)
+PACKAGES=(docker.io docker-cli docker-buildx docker-compose containerd kubectl)
 export DEBIAN_FRONTEND=noninteractive
 
 major=$(cut -d. -f1 /etc/debian_version 2>/dev/null || echo 0)
@@ -26,7 +27,8 @@ fi
 
 stamp="$TOOLS/.unpacked"
 if [ -f "$stamp" ] && [ -x "$TOOLS/usr/sbin/dockerd" ] && [ -x "$TOOLS/usr/bin/docker" ] \
-	&& [ -x "$TOOLS/usr/libexec/docker/cli-plugins/docker-buildx" ] && [ -x "$TOOLS/usr/bin/kubectl" ]; then
+	&& [ -x "$TOOLS/usr/libexec/docker/cli-plugins/docker-buildx" ] && [ -x "$TOOLS/usr/bin/kubectl" ] \
+	&& [ -x "$TOOLS/usr/libexec/docker/cli-plugins/docker-compose" ]; then
 	exit 0
 fi
 
@@ -50,7 +52,7 @@ EOF
 apt-get update -qq
 
 work=$(mktemp -d)
-chmod 755 "$work"  # apt downloads as _apt
+chown _apt "$work" 2>/dev/null || chmod 777 "$work"  # apt downloads as _apt
 trap 'rm -rf "$work"' EXIT
 (cd "$work" && apt-get download -qq $(printf '%s/trixie ' "${PACKAGES[@]}"))
 mkdir -p "$TOOLS"

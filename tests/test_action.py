@@ -430,3 +430,16 @@ def test_build_inputs_without_a_context_are_said_to_be_ignored(job: RunnerJob) -
     bad = job.run("main", {"registries": "[]", "context": "app", "file": "app/Nope"})
     assert bad.code == 1
     assert "give its path with input file" in bad.out
+
+
+def test_the_image_holds_only_what_it_runs(dockerd: Dockerd, action_image: str) -> None:
+    """Of the CLI image's plugins only buildx is copied (compose is dead weight), buildx answers, and
+    the Python it runs is compiled (it cannot save compiled files at run time)."""
+    listing = dockerd.docker(
+        "run", "--rm", "--entrypoint", "sh", action_image, "-c",
+        "ls /usr/local/libexec/docker/cli-plugins; docker buildx version;"
+        " ls /opt/venv/lib/python3*/site-packages/private_registries/__pycache__ | grep -c pyc",
+    ).stdout.split("\n")  # fmt: skip
+    assert listing[0] == "docker-buildx" and "docker-compose" not in listing
+    assert listing[1].startswith("github.com/docker/buildx 0.13.1")
+    assert int(listing[2]) > 10

@@ -48,10 +48,10 @@ DOCKER_CLI_IMAGE = "bench/docker-cli:26.1"
 
 
 def docker_cli_image(dockerd: Dockerd) -> str:
-    """What the official docker:<version>-cli image gives the action's image, made offline from
-    Debian 13's packages: the docker CLI 26.1 at /usr/local/bin/docker and the buildx plugin 0.13.1
-    under /usr/local/libexec/docker/cli-plugins/. Both link only libc (>= 2.34), which the action's
-    Debian base has."""
+    """The official docker:<version>-cli image's shape, made offline from Debian 13's packages: the
+    docker CLI 26.1 at /usr/local/bin/docker, and the buildx (0.13.1) and compose (2.26) plugins under
+    /usr/local/libexec/docker/cli-plugins/. The action's image copies the CLI and buildx alone. They
+    link only libc (>= 2.34), which the action's Debian base has."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         for folder in ("usr", "usr/local", "usr/local/bin", "usr/local/libexec", "usr/local/libexec/docker",
@@ -61,6 +61,7 @@ def docker_cli_image(dockerd: Dockerd) -> str:
             info.mode = 0o755
             tar.addfile(info)
         tar.add(str(tool("docker")), arcname="usr/local/bin/docker")
-        tar.add(str(tool("docker-buildx")), arcname="usr/local/libexec/docker/cli-plugins/docker-buildx")
+        for plugin in ("docker-buildx", "docker-compose"):
+            tar.add(str(tool(plugin)), arcname=f"usr/local/libexec/docker/cli-plugins/{plugin}")
     dockerd.docker("import", "-", DOCKER_CLI_IMAGE, input=buffer.getvalue())
     return DOCKER_CLI_IMAGE

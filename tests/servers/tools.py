@@ -20,6 +20,7 @@ _PATHS = {
     "dockerd": "usr/sbin/dockerd",
     "docker": "usr/bin/docker",  # the docker CLI 26.1
     "docker-buildx": "usr/libexec/docker/cli-plugins/docker-buildx",  # the buildx plugin 0.13.1
+    "docker-compose": "usr/libexec/docker/cli-plugins/docker-compose",  # in docker:*-cli images
     "containerd": "usr/bin/containerd",
     "kubectl": "usr/bin/kubectl",
 }
