@@ -886,3 +886,40 @@ def test_inert_text_keeps_crlf_lines_and_comes_out_the_same_twice() -> None:
     assert inert(text) == "a\r\nb\\r::c\n  : :d ## [e] f\\u202eg\\x00"
     assert inert(inert(text)) == inert(text)
     assert inert(text, one_line=True) == "a\\r\\nb\\r::c\\n  ::d ## [e] f\\u202eg\\x00"
+
+
+@pytest.mark.parametrize("status", [307, 308])
+def test_a_refresh_token_is_not_posted_again_to_where_a_realm_redirects(
+    env: dict[str, str], tmp_path: Path, hostile: Callable[..., HostileServer], status: int
+) -> None:
+    """A `<token>` entry's refresh token goes to the realm in a POST body; a 307/308 to another host
+    would have the body sent there again. It is not followed, and login does not succeed."""
+    bodies: list[bytes] = []
+
+    def elsewhere(request: Request) -> None:
+        length = int(request.headers.get("Content-Length") or 0)
+        bodies.append(request.handler.rfile.read(length))
+        request.send(200, {}, {"access_token": "stolen", "expires_in": 300})
+
+    other = hostile(elsewhere)
+    thief = f"http://localhost:{other.address.rpartition(':')[2]}/token"
+
+    def registry_answer(request: Request) -> None:
+        if request.path.startswith("/token"):
+            request.handler.rfile.read(int(request.headers.get("Content-Length") or 0))
+            request.send(status, {"Location": thief}, b"")
+        elif request.headers.get("Authorization") == "Bearer stolen":
+            request.send(200, {}, {})
+        else:
+            request.challenge_bearer(f"http://{registry.address}/token")
+
+    registry = hostile(registry_answer)
+    refresh = "refresh-canary-2718"
+    result = login_process(
+        env, tmp_path, {"server": registry.address, "username": "<token>", "password": refresh}
+    )
+    assert result.code == 1, result.text
+    assert "Login Succeeded" not in result.out
+    assert bodies == []  # the token never went there
+    assert "another host" in result.err and "internal error" not in result.err
+    assert refresh not in result.text

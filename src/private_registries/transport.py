@@ -159,6 +159,18 @@ class Transport:
             if not (allow_redirects and response.status_code in REDIRECT_STATUSES and location):
                 return response
             target = urljoin(response.url, location)
+            keeps_body = response.status_code in {307, 308} and any(
+                kwargs.get(key) is not None for key in ("data", "json", "files")
+            )
+            if keeps_body and not same_origin(url, target):
+                # a 307/308 sends the body again, and a body may hold a credential (a refresh token)
+                raise NetworkFailure(
+                    ErrorKind.PROTOCOL,
+                    f"{method} was redirected ({response.status_code}) to "
+                    f"{cut(urlsplit(target).netloc or target, 80)!r}, another host: a request's body is "
+                    "never sent on to another host",
+                    response.status_code,
+                )
             if not same_origin(url, target):
                 headers.pop("Authorization", None)
                 kwargs.pop("auth", None)
