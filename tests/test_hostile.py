@@ -5,8 +5,11 @@ loopback, started and stopped by its test."""
 from __future__ import annotations
 
 import io
+import json
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -923,3 +926,39 @@ def test_a_refresh_token_is_not_posted_again_to_where_a_realm_redirects(
     assert bodies == []  # the token never went there
     assert "another host" in result.err and "internal error" not in result.err
     assert refresh not in result.text
+
+
+def test_a_ca_bundle_variable_that_names_no_bundle_is_a_clear_error(
+    env: dict[str, str], tmp_path: Path, registry_factory: Callable[..., Any]
+) -> None:
+    """REQUESTS_CA_BUNDLE naming a missing file: the variable named, before anything is asked; a
+    file that is not PEM: each HTTPS registry fails naming the variable, a plain-HTTP one is fine; a
+    folder of certificates is valid, as requests takes it (OpenSSL's hashed names)."""
+    from tests.servers.distribution import outward_address
+
+    plain = registry_factory(users={"pat": "pw-plain"})
+    tls = registry_factory(users={"pat": "pw-tls"}, tls_host=outward_address())
+    entries = (
+        {"server": plain.server, "username": "pat", "password": "pw-plain"},
+        {"server": tls.server, "username": "pat", "password": "pw-tls"},
+    )
+    missing = login_process({**env, "REQUESTS_CA_BUNDLE": str(tmp_path / "nope.pem")}, tmp_path, *entries)
+    assert missing.code == 1
+    assert "REQUESTS_CA_BUNDLE names" in missing.err and "which does not exist" in missing.err
+    assert "internal error" not in missing.err
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate\n")
+    bad = login_process({**env, "SSL_CERT_FILE": str(junk)}, tmp_path, *entries)
+    assert bad.code == 1
+    assert f"{tls.server}: the CA certificates of SSL_CERT_FILE" in bad.err
+    assert "internal error" not in bad.err
+    config = json.loads((tmp_path / "docker" / "config.json").read_text())
+    assert list(config["auths"]) == [plain.server]  # the plain-HTTP registry still logged in
+    folder = tmp_path / "cas"
+    folder.mkdir()
+    subject_hash = subprocess.run(
+        ["openssl", "x509", "-hash", "-noout", "-in", str(tls.ca)], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    (folder / f"{subject_hash}.0").write_bytes(Path(tls.ca).read_bytes())
+    good = login_process({**env, "REQUESTS_CA_BUNDLE": str(folder)}, tmp_path, *entries)
+    assert good.code == 0, good.err

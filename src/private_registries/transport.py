@@ -19,6 +19,7 @@ It knows nothing of registries: which scheme a registry speaks is auth/endpoint.
 from __future__ import annotations
 
 import math
+import os
 import socket
 import ssl
 import threading
@@ -61,7 +62,8 @@ class TransportOptions:
     read_timeout: float = 20.0
     retries: int = 3
     backoff: float = 0.3
-    ca_bundle: str | None = None  # a PEM file of CAs to trust instead of the system's
+    ca_bundle: str | None = None  # a PEM file (or a folder of them) of CAs to trust instead of certifi's
+    ca_variable: str = ""  # the variable that named it, for the errors
 
     @property
     def deadline(self) -> float:
@@ -73,12 +75,23 @@ class TransportOptions:
         """`REGISTRIES_TIMEOUT` (seconds, read) and `REGISTRIES_RETRIES` tune these for slow networks."""
         defaults = cls()
         timeout = _number(env, "REGISTRIES_TIMEOUT", defaults.read_timeout)
+        variable = next((name for name in CA_VARIABLES if env.get(name)), "")
+        bundle = env[variable] if variable else None
+        if bundle is not None and not os.path.exists(bundle):
+            raise InputError(
+                f"{variable} names {cut(bundle)}, which does not exist",
+                hint=f"point {variable} at a PEM file of CA certificates (or a folder of them), or unset it",
+            )
         return cls(
             connect_timeout=min(defaults.connect_timeout, timeout),
             read_timeout=timeout,
             retries=_whole(env, "REGISTRIES_RETRIES", defaults.retries),
-            ca_bundle=env.get("REQUESTS_CA_BUNDLE") or env.get("SSL_CERT_FILE") or None,
+            ca_bundle=bundle,
+            ca_variable=variable,
         )
+
+
+CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")  # requests' order
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:
@@ -130,7 +143,11 @@ class Transport:
         # Retries and redirects are ours (request below): urllib3 would sleep any Retry-After it is
         # given, and requests reads a redirect's whole body.
         adapter = _OneContextAdapter(
-            cafile, max_retries=0, pool_connections=pool_size, pool_maxsize=pool_size
+            cafile,
+            self.options.ca_variable,
+            max_retries=0,
+            pool_connections=pool_size,
+            pool_maxsize=pool_size,
         )
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
@@ -440,8 +457,9 @@ class _OneContextAdapter(HTTPAdapter):
     some 30 ms of CPU each, which serialises a login to 40 registries behind the GIL.
     """
 
-    def __init__(self, cafile: str, **kwargs: Any) -> None:
+    def __init__(self, cafile: str, variable: str = "", **kwargs: Any) -> None:
         self._cafile = cafile
+        self._variable = variable
         self._contexts: dict[bool, ssl.SSLContext] = {}
         self._lock = threading.Lock()
         super().__init__(**kwargs)
@@ -453,7 +471,7 @@ class _OneContextAdapter(HTTPAdapter):
             context = self._contexts.get(verified)
             if context is None:
                 if verified:
-                    context = ssl.create_default_context(cafile=self._cafile)
+                    context = self._verifying()
                 else:
                     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
                     context.check_hostname = False
@@ -461,6 +479,22 @@ class _OneContextAdapter(HTTPAdapter):
                 context.sslsocket_class = _DeadlineSSLSocket
                 self._contexts[verified] = context
         return context
+
+    def _verifying(self) -> ssl.SSLContext:
+        """The CAs of the named file or folder (a folder as OpenSSL's capath, as requests takes it)."""
+        folder = os.path.isdir(self._cafile)
+        try:
+            if folder:
+                return ssl.create_default_context(capath=self._cafile)
+            return ssl.create_default_context(cafile=self._cafile)
+        except (OSError, ssl.SSLError) as error:
+            named = f"{self._variable} ({cut(self._cafile)})" if self._variable else cut(self._cafile)
+            reason = getattr(error, "reason", None) or getattr(error, "strerror", None) or str(error)
+            raise NetworkFailure(
+                ErrorKind.TLS,
+                f"the CA certificates of {named} cannot be loaded: {str(reason)[:200]}; point it at a PEM "
+                "file of CA certificates (or a folder of them)",
+            ) from None
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
