@@ -527,6 +527,29 @@ def test_long_values_are_cut_in_messages() -> None:
         assert len(caught.value.hint or "") < 500
 
 
+def test_an_arg_bomb_is_refused_fast_naming_its_line() -> None:
+    """`ARG A1=${A0}${A0}` repeated: 456 bytes doubled 21 times took 51 s and gigabytes; each ARG is
+    bounded as it is expanded, so the line where it passes 64 KiB is named, at once."""
+    import time
+
+    lines = ["ARG A0=xxxxxxxxxxxxxxxx"] + [f"ARG A{i}=${{A{i - 1}}}${{A{i - 1}}}" for i in range(1, 22)]
+    text = "\n".join([*lines, "FROM busybox:${A21}"]) + "\n"
+    started = time.monotonic()
+    with pytest.raises(InputError) as caught:
+        base_images(text, "Dockerfile", {})
+    assert time.monotonic() - started < 2
+    assert caught.value.message.startswith("Dockerfile:14: ARG A13 expands to more than 64 KiB")
+    # many references on one line are bounded too: the line's length times the cap at most
+    wide = "ARG A0=" + "x" * 60_000 + "\nARG B=" + "${A0}" * 200 + "\nFROM busybox:$B\n"
+    with pytest.raises(InputError) as wide_caught:
+        base_images(wide, "Dockerfile", {})
+    assert wide_caught.value.message.startswith("Dockerfile:2: ARG B expands to more than 64 KiB")
+    # a long value of its own is fine, and a build arg is taken as given
+    assert images("ARG V=" + "1" * 60_000 + "\nFROM busybox:1\n") == [
+        ("docker.io/library/busybox:1", "FROM", 2)
+    ]
+
+
 # --- what the classic builder cannot build --------------------------------------------------------
 
 

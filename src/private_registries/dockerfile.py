@@ -441,10 +441,28 @@ def _global_args(
             if name in build_args:
                 args[name] = build_args[name]
             elif eq:
-                args[name] = lex.expand(default, args, f"{path}:{instruction.start_line}")
+                where = f"{path}:{instruction.start_line}"
+                args[name] = _bounded(name, lex.expand(default, args, where), where)
             elif name not in args:
                 unset[name] = instruction.start_line
     return _Globals(args, unset)
+
+
+# An ARG's expanded value at most this long: each ARG is checked as it is expanded, so one that doubles
+# the one before it (`ARG A1=${A0}${A0}`, repeated) stops here instead of growing to gigabytes; a
+# line can then expand to at most its own length times this.
+MAX_ARG_VALUE = 64 * 1024
+
+
+def _bounded(name: str, value: str, where: str) -> str:
+    if len(value) > MAX_ARG_VALUE:
+        raise InputError(
+            f"{where}: ARG {_cut(name)} expands to more than {MAX_ARG_VALUE // 1024} KiB "
+            f"({len(value):,} characters): refused, as no image name needs that",
+            hint="an ARG whose default repeats earlier ARGs grows with each line; give the value with "
+            "--build-arg (build-args in the action) instead",
+        )
+    return value
 
 
 def _from(
