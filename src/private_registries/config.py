@@ -21,7 +21,7 @@ from typing import Any
 from private_registries import fixes, gha
 from private_registries.errors import InputError
 from private_registries.hosts import RegistryType, detect_type, parse_ecr, parse_server
-from private_registries.secret import Secret
+from private_registries.secret import MASKER, Secret
 from private_registries.text import ENV_NAME, control_character, cut
 
 FIELDS = (
@@ -40,6 +40,12 @@ EXCHANGED = frozenset({RegistryType.ECR, RegistryType.ECR_PUBLIC, RegistryType.G
 _ACCOUNT = re.compile(r"^[0-9]{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$")
+# What a password-env that is not a name is told (never its value: that is often the secret itself).
+PASSWORD_ENV_HINT = (
+    "password-env names the variable that holds the password (letters, digits and underscores, not "
+    "starting with a digit), e.g.\n  password-env: HARBOR_TOKEN\nwith the step's\n  env:\n"
+    "    HARBOR_TOKEN: ${{ secrets.HARBOR_TOKEN }}"
+)
 
 
 @dataclass(frozen=True)
@@ -241,9 +247,7 @@ def _password(
             hint="keep one: password-env names an environment variable that holds the password",
         )
     if has_env:
-        name = _text(data, "password-env", where) or ""
-        if not ENV_NAME.fullmatch(name):
-            raise InputError(f"{where}: password-env {cut(name)} is not an environment variable name")
+        name = _password_env(data.get("password-env"), where, env)
         value = env.get(name)
         reason = None if value else gha.secrets_withheld(env)
         if reason:
@@ -266,6 +270,44 @@ def _password(
             hint="add password-env: NAME and set NAME in the step's env from a secret",
         )
     return None, None
+
+
+def _password_env(value: object, where: str, env: Mapping[str, str]) -> str:
+    """The variable `password-env` names. A value that is no name, or an unset one that looks like a
+    token (`ghp_...`), is never quoted, and is masked before anything is printed: it is often the
+    secret itself (`password-env: ${{ secrets.X }}`)."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InputError(
+            f"{where}: password-env must be a string, got {_kind(value)}", hint=PASSWORD_ENV_HINT
+        )
+    name = str(value).strip()
+    if ENV_NAME.fullmatch(name) and (name in env or not _looks_like_a_token(name)):
+        return name
+    MASKER.register(str(value), name)
+    shown = f"{len(name)} characters" if name else "blank"
+    if ENV_NAME.fullmatch(name):
+        raise InputError(
+            f"{where}: password-env ({shown}, not shown: it looks like a token) names no variable "
+            "that is set",
+            hint=PASSWORD_ENV_HINT,
+        )
+    raise InputError(
+        f"{where}: password-env ({shown}, not shown: it may be a secret) is not an environment variable name",
+        hint=PASSWORD_ENV_HINT,
+    )
+
+
+def _looks_like_a_token(name: str) -> bool:
+    """A token's shape, not a variable's: a known token prefix, or long, with lower case and digits
+    (variables are named in words: HARBOR_TOKEN, NGC_API_KEY)."""
+    if name.startswith(_TOKEN_PREFIXES):
+        return True
+    return len(name) >= _TOKEN_LENGTH and any(c.islower() for c in name) and any(c.isdigit() for c in name)
+
+
+# GitHub's tokens (personal, OAuth, user, server, refresh, fine-grained) and Docker Hub's.
+_TOKEN_PREFIXES = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "dckr_pat_")
+_TOKEN_LENGTH = 24
 
 
 def _check_aws(registry: Registry, where: str) -> None:

@@ -22,7 +22,7 @@ from private_registries.deploy import manifests, yamledit
 from private_registries.errors import InputError
 from private_registries.hosts import DOCKER_HUB, DOCKER_HUB_ALIASES, HOSTNAME, RegistryType
 from private_registries.images import image_server
-from private_registries.secret import Secret
+from private_registries.secret import MASKER, Secret
 from private_registries.sources import slug
 from private_registries.text import ENV_NAME, cut
 
@@ -103,9 +103,12 @@ def check_entry(entry: object) -> str | None:  # noqa: PLR0911 (one return per r
         return "one of password or passwordEnv is required"
     password_env = _text(entry.get("passwordEnv"))
     if has_env and not ENV_NAME.fullmatch(password_env):
+        # Never quoted, and masked: a value that is no name is often the secret itself.
+        MASKER.register(str(entry["passwordEnv"]), password_env)
         return (
-            f"passwordEnv {cut(password_env)} must be a valid environment variable name "
-            "(letters, digits and underscores, not starting with a digit)"
+            f"passwordEnv ({len(password_env)} characters, not shown: it may be a secret) must be a valid "
+            "environment variable name (letters, digits and underscores, not starting with a digit, "
+            "e.g. HARBOR_TOKEN)"
         )
     return None
 

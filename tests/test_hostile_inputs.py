@@ -1,0 +1,113 @@
+"""Hostile input, round two (issue 17): a secret where a name belongs, other secrets named
+REGISTRY_*, stores and files that cannot be written, what a server says in the step summary, a
+password on the command line, credentials in a server name, a NUL in a mask. Each ends in a clear
+error or warning that names what is wrong and where, prints no secret, and is inert."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.clirun import run
+from tests.test_action_stages import run_main
+from tests.test_hostile import assert_inert, ci_env
+
+# What `password-env: ${{ secrets.X }}` hands the action: the value, not a variable's name; and a
+# token that is also a valid name (GitHub's are), which no variable of that name holds.
+PASTED = "eyJhbGciOiJSUzI1NiJ9." + "Zm9v+YmFy/" * 8 + "c2lnbg=="  # 109 characters
+TOKEN = "ghp_" + "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6"  # 40 characters
+SERVER = "harbor.example.org"
+
+
+def shown(text: str) -> list[str]:
+    """The lines of a log that are not our own ::add-mask:: announcements."""
+    return [line for line in text.splitlines() if not line.startswith("::add-mask::")]
+
+
+def pieces(secret: str) -> list[str]:
+    """Every run of 12 characters of `secret`: what a cut quote of it would still show."""
+    return [secret[at : at + 12] for at in range(0, len(secret) - 11, 12)]
+
+
+def leaked(text: str, secret: str) -> bool:
+    return any(piece in line for line in shown(text) for piece in pieces(secret))
+
+
+# -- 2. a secret put in password-env by mistake -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("secret", "problem"),
+    [
+        (PASTED, "(109 characters, not shown: it may be a secret) is not an environment variable name"),
+        (TOKEN, "(40 characters, not shown: it looks like a token) names no variable that is set"),
+    ],
+    ids=["not-a-name", "a-token"],
+)
+@pytest.mark.parametrize("ci", [True, False], ids=["actions", "terminal"])
+def test_a_secret_in_password_env_is_masked_first_and_never_quoted(
+    env: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    secret: str,
+    problem: str,
+    ci: bool,
+) -> None:
+    entries = tmp_path / "registries.yml"
+    entries.write_text(json.dumps([{"server": SERVER, "username": "robot$ci", "password-env": secret}]))
+    result = run(capsys, ci_env(env, tmp_path) if ci else env, "login", "--registries", str(entries))
+    assert result.code == 1
+    assert not leaked(result.text, secret)
+    lines = result.text.splitlines()
+    error = next(i for i, line in enumerate(lines) if line.startswith(("::error", "error:")))
+    if ci:
+        assert lines.index(f"::add-mask::{secret}") < error
+    assert f"entry 1 ({SERVER}): password-env {problem}" in lines[error]
+    assert "HARBOR_TOKEN" in result.text  # what a name looks like
+    assert_inert(result)
+
+
+def test_a_password_env_that_is_set_is_a_name_however_it_looks(
+    env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from private_registries.config import parse_entry
+
+    entry = {"server": SERVER, "username": "robot$ci", "password-env": TOKEN}
+    registry = parse_entry(entry, "here", {TOKEN: "pw-set-1"})
+    assert registry.password_env == TOKEN
+    assert registry.password is not None and registry.password.reveal() == "pw-set-1"
+
+
+def test_the_action_masks_a_secret_in_password_env_in_its_log_and_summary(
+    env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    entry = {"server": SERVER, "username": "robot$ci", "password-env": PASTED}
+    main = run_main(tmp_path, env, {"registries": json.dumps([entry]), "build": "false"}, "push", {})
+    out = capsys.readouterr().out
+    assert main.code == 1
+    assert out.startswith(f"::add-mask::{PASTED}\n")
+    assert not leaked(out, PASTED)
+    assert not leaked(main.summary, PASTED)
+    assert "password-env (109 characters, not shown: it may be a secret)" in main.summary
+    assert "::error::input registries: entry 1 (harbor.example.org): password-env (109 characters" in out
+
+
+@pytest.mark.parametrize("value", [PASTED, f"  {PASTED}\n", "bad\u2028name-and-more"])
+def test_a_convox_password_env_that_is_not_a_name_is_masked_and_never_quoted(
+    env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    convox = tmp_path / "convox.yml"
+    entry = {"registry": SERVER, "username": "robot$ci", "passwordEnv": value}
+    service = {"image": f"{SERVER}/web:1", "imagePullSecrets": [entry]}
+    convox.write_text(json.dumps({"services": {"web": service}}))
+    ci = ci_env(env, tmp_path)
+    result = run(capsys, ci, "convox", str(convox))
+    assert result.code == 1
+    assert f"::add-mask::{value.strip()}" in result.out.replace("%0A", "\n")
+    assert not leaked(result.text, value.strip())
+    told = f"passwordEnv ({len(value.strip())} characters, not shown: it may be a secret) must be a valid"
+    assert f"imagePullSecrets[0]: {told}" in result.out
+    assert Path(ci["GITHUB_ENV"]).read_text() == ""
+    assert_inert(result)
