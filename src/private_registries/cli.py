@@ -295,8 +295,6 @@ def dockerfile_options(parser: argparse.ArgumentParser, *, many_platforms: bool 
         parser.add_argument(
             "--all-stages", action="store_true", help="every stage's images, not only those the target needs"
         )
-
-
         parser.add_argument(
             "--build-context",
             action="append",
@@ -305,6 +303,8 @@ def dockerfile_options(parser: argparse.ArgumentParser, *, many_platforms: bool 
             help="a named build context, as the build gets it (it replaces the stage or image NAME; "
             "docker-image://REF is checked instead); may be repeated",
         )
+
+
 def aws_defaults(parser: argparse.ArgumentParser) -> None:
     """ECR options that apply to every ECR entry that does not set its own."""
     group = parser.add_argument_group("ECR defaults")
