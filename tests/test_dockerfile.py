@@ -1,6 +1,7 @@
 import hashlib
 import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 from unittest.mock import ANY
@@ -639,3 +640,50 @@ def test_real_dockerfiles(entry: dict[str, Any], case: dict[str, Any]) -> None:
         return
     found = base_images(*arguments, **options)
     assert [{"image": str(b.image), "instruction": b.source, "line": b.line} for b in found] == case["images"]
+
+
+# --- what BuildKit refuses, refused in its words (checked against the real buildx on Engine 26) -----
+
+REFUSED_BY_BUILDKIT = [
+    ("FROM bench/busybox:latest AS a\nCOPY --from=a /x /y\n", "circular dependency detected on stage: a"),
+    (
+        "FROM bench/busybox:latest AS a\nFROM bench/busybox:latest AS b\nCOPY --from=c /x /y\n"
+        "FROM bench/busybox:latest AS c\nCOPY --from=b /x /y\n",
+        "circular dependency detected on stage: b",
+    ),
+    (
+        "ARG EMPTY\nFROM --platform=linux/${EMPTY} bench/busybox:latest\nRUN true\n",
+        'is an invalid component of "linux/": platform specifier component must match',
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "words"), REFUSED_BY_BUILDKIT)
+def test_what_buildkit_refuses_is_refused_in_its_words(
+    text: str, words: str, dockerd: Any, tmp_path: Path
+) -> None:
+    from tests.servers.tools import tool
+
+    (tmp_path / "Dockerfile").write_text(text)
+    real = subprocess.run(
+        [str(tool("docker")), "buildx", "build", "--network", "host", str(tmp_path)],
+        env=dockerd.env(dockerd.root / "empty-config"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert real.returncode != 0 and words.replace('"', "") in real.stderr.replace('"', ""), real.stderr
+    with pytest.raises(InputError) as caught:
+        base_images(text, "Dockerfile", {})
+    assert words.replace('"', "").replace("'", "") in caught.value.message.replace("'", "").replace('"', "")
+    assert re.match(r"Dockerfile:\d+: ", caught.value.message)
+
+
+def test_what_buildkit_builds_is_not_refused() -> None:
+    """A stage copied from twice (a diamond) is no loop; `COPY --from=` with no value copies from the
+    context in BuildKit 0.13; stage names keep no case (`AS Build`, `--from=build`)."""
+    diamond = "FROM busybox:1 AS a\nFROM alpine:3 AS b\nCOPY --from=a / /\nFROM b\nCOPY --from=a / /\n"
+    assert [i for i, _, _ in images(diamond)] == ["docker.io/library/busybox:1", "docker.io/library/alpine:3"]
+    assert images("FROM busybox:1\nCOPY --from= /x /y\n") == [("docker.io/library/busybox:1", "FROM", 1)]
+    mixed = "FROM busybox:1 AS Build\nFROM alpine:3\nCOPY --from=build /a /b\n"
+    assert [i for i, _, _ in images(mixed)] == ["docker.io/library/busybox:1", "docker.io/library/alpine:3"]

@@ -340,7 +340,8 @@ def _images(
             elif instruction.name == "RUN":
                 _mount_from(instruction, stage, by_name, path, contexts)
 
-    wanted = set(range(len(stages))) if all_stages else _needed(stages, target_index)
+    targets = range(len(stages)) if all_stages else [target_index]
+    wanted = set().union(*(_needed(stages, index, path) for index in targets))
     return [image for stage in stages if stage.index in wanted for image in stage.images]
 
 
@@ -490,6 +491,7 @@ def _from(
             platform = lex.expand(flag.removeprefix("--platform="), _Args(scope.args), where)
             if not platform:
                 raise InputError(f"{where}: FROM --platform is empty ({_cut(flag)})")
+            _check_platform(platform, where)
     if name.lower() in by_name:
         stage.base = by_name[name.lower()]
         return
@@ -541,6 +543,8 @@ def _copy_from(
     if len(sources) > 1:
         raise InputError(f"{where}: COPY takes one --from, got {len(sources)}")
     source = sources[0]
+    if not source:
+        return  # BuildKit (0.13) reads an empty --from as none: the files come from the build context
     if lex.expand(source, {}, where) != source:
         raise InputError(
             f"{where}: COPY --from={_cut(source)} uses a variable, which BuildKit does not expand there",
@@ -594,17 +598,28 @@ def _image_or_context(stage: _Stage, image: ImageRef, line: int, source: str, co
     stage.images += contexts.images(context, line) if context else [BaseImage(image, line, source)]
 
 
-def _needed(stages: Sequence[_Stage], target: int) -> set[int]:
-    """The target and every stage it builds on, copies from or mounts."""
+def _needed(stages: Sequence[_Stage], target: int, path: str) -> set[int]:
+    """The target and every stage it builds on, copies from or mounts; a stage that comes back to
+    itself is refused in BuildKit's words (it names the stage whose dependency closes the loop)."""
     needed: set[int] = set()
-    todo = [target]
+    open_: set[int] = set()  # on the current path
+    todo: list[tuple[int, bool]] = [(target, True)]
     while todo:
-        index = todo.pop()
+        index, entering = todo.pop()
+        if not entering:
+            open_.discard(index)
+            continue
         if index in needed:
             continue
         needed.add(index)
+        open_.add(index)
+        todo.append((index, False))
         stage = stages[index]
-        todo += [*stage.deps, *([stage.base] if stage.base is not None else [])]
+        for dep in sorted({*stage.deps, *([stage.base] if stage.base is not None else [])}, reverse=True):
+            if dep in open_:
+                name = stage.name or str(stage.index)
+                raise InputError(f"{path}:{stage.line}: circular dependency detected on stage: {_cut(name)}")
+            todo.append((dep, True))
     return needed
 
 
@@ -625,6 +640,20 @@ def _buildkit_only(instruction: DockerfileInstruction) -> str | None:
 
 def _flag_name(flag: str) -> str:
     return flag.partition("=")[0]
+
+
+_PLATFORM_PART = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _check_platform(value: str, where: str) -> None:
+    """A platform as containerd's parser takes it; refused in its words, as BuildKit then refuses."""
+    for part in value.split("/"):
+        if not _PLATFORM_PART.match(part):
+            raise InputError(
+                f"{where}: failed to parse platform {_cut(value)}: {_cut(part)!r} is an invalid component "
+                f"of {_cut(value)!r}: platform specifier component must match \"^[A-Za-z0-9_-]+$\"",
+                hint="an ARG in --platform that has no value leaves a part empty: give it one",
+            )
 
 
 def _normalise_platform(value: str) -> str:
