@@ -1,8 +1,16 @@
-"""`registries build` against a plain `docker build` after a `docker login`: the same Dockerfile
-(a private base image, some seconds of RUN work), both with --pull --no-cache so every run pulls
-the base image with credentials and rebuilds. Median of several runs, alternating. With BuildKit
-(Debian's docker CLI, DOCKER_BUILDKIT=1: what `registries build` drives there), and with the
-classic builder (the machine's own CLI, which has no buildx; `registries build --engine classic`)."""
+"""`registries build` against the same build by the docker CLI after a `docker login`, on the bench's
+Docker Engine 26.1.
+
+- BuildKit: the docker CLI 26.1 with the real buildx plugin 0.13.1 (`docker buildx build`, what
+  `registries build` drives there), and the classic builder (the machine's own CLI, which has no
+  buildx; `registries build --engine classic`): the same Dockerfile (a private base image, some
+  seconds of RUN work), both with --pull --no-cache so every run pulls the base image with
+  credentials and rebuilds. Median of several runs, alternating.
+- The fixed overhead: the same cached build of almost nothing (a private base, one RUN step),
+  `docker buildx build` then `registries build`, each as a user runs it; what is left of the
+  difference is what `registries build` adds (its start, the engine's choice, the pre-flight, the
+  temporary config).
+"""
 
 from __future__ import annotations
 
@@ -21,8 +29,8 @@ import yaml
 from bench.common import clean_env
 from tests.servers.distribution import Registry
 from tests.servers.dockerd import Dockerd
-from tests.servers.fixtures import push
-from tests.servers.images import DEBIAN_DOCKER_CLI
+from tests.servers.fixtures import docker_config_for, push
+from tests.servers.tools import plugins_config, tool
 
 RUNS = 5
 SMALL_RUNS = 15
@@ -35,8 +43,10 @@ class Bench:
     base: str
     context: Path
     entries: Path
-    env: dict[str, str]
-    docker_env: dict[str, str]  # the same, logged in with `docker login`
+    env: dict[str, str]  # ours: a DOCKER_CONFIG with the buildx plugin and no credential
+    login: dict[
+        str, Path
+    ]  # the plain CLI's DOCKER_CONFIG, logged in: "buildkit" (with the plugin), "classic"
 
 
 def main() -> dict[str, str]:
@@ -55,19 +65,28 @@ def main() -> dict[str, str]:
             entry = {"server": registry.server, "username": "builder", "password": password}
             entries.write_text(yaml.safe_dump([entry]))
             env = {**os.environ, **clean_env(root), "DOCKER_HOST": daemon.host}
-            docker_env = {**env, "DOCKER_CONFIG": str(root / "docker-login")}
-            subprocess.run(
-                ["docker", "login", "-u", "builder", "--password-stdin", registry.server],
-                input=password, env=docker_env, capture_output=True, text=True, check=True,
-            )  # fmt: skip
-            bench = Bench(daemon, base, context, entries, env, docker_env)
-            timings = {
-                "BuildKit": compare(bench, DEBIAN_DOCKER_CLI, "buildkit", {"DOCKER_BUILDKIT": "1"}),
-                "the classic builder": compare(bench, "docker", "classic", {}),
+            env["DOCKER_CONFIG"] = str(plugins_config(root / "docker-plugins"))
+            login = {
+                "buildkit": plugins_config(docker_config_for(root / "login-buildx", {})),
+                "classic": docker_config_for(
+                    root / "login-classic", {}
+                ),  # no plugin: `docker build` is classic
             }
-            # The same with almost no work: what is left of the difference is the fixed overhead.
+            for folder in login.values():
+                subprocess.run(
+                    [str(tool("docker")), "login", "-u", "builder", "--password-stdin", registry.server],
+                    input=password, env={**env, "DOCKER_CONFIG": str(folder)}, capture_output=True, text=True,
+                    check=True,
+                )  # fmt: skip
+            bench = Bench(daemon, base, context, entries, env, login)
+            buildx = [str(tool("docker")), "buildx", "build", "--progress=plain"]
+            timings = {
+                "BuildKit (the docker CLI 26.1's buildx 0.13.1)": compare(bench, buildx, "buildkit"),
+                "the classic builder": compare(bench, ["docker", "build"], "classic"),
+            }
+            # The same with almost no work, cached: what is left of the difference is the fixed overhead.
             (context / "Dockerfile").write_text(f"FROM {base}\nRUN echo small > /small\n")
-            small = compare(bench, DEBIAN_DOCKER_CLI, "buildkit", {"DOCKER_BUILDKIT": "1"}, runs=SMALL_RUNS)
+            small = compare(bench, buildx, "buildkit", runs=SMALL_RUNS, cold=False)
         finally:
             registry.stop()
             daemon.stop()
@@ -83,28 +102,36 @@ def main() -> dict[str, str]:
         results[plain_name] = f"{plain_median:.2f} s"
         results[ours_name] = f"{ours_median:.2f} s ({ours_median / plain_median:.3f}x; goal 1.05x)"
     plain_small, ours_small = (statistics.median(times) for times in small)
-    name = f"a build of almost nothing with BuildKit (median of {SMALL_RUNS}): `docker build`, ours"
+    name = (
+        f"a cached build of almost nothing (median of {SMALL_RUNS}): `docker buildx build`, then "
+        "`registries build`"
+    )
     results[name] = (
-        f"{plain_small:.2f} s, {ours_small:.2f} s: a fixed overhead of {ours_small - plain_small:.2f} s"
+        f"{plain_small:.2f} s, then {ours_small:.2f} s: a fixed overhead of {ours_small - plain_small:.2f} s"
     )
     return results
 
 
 def compare(
-    bench: Bench, cli: str, engine: str, extra: dict[str, str], runs: int = RUNS
+    bench: Bench, plain_cli: list[str], engine: str, runs: int = RUNS, *, cold: bool = True
 ) -> tuple[list[float], list[float]]:
-    """Alternating runs of the plain CLI (logged in) and of ours (no login), each from a cold base."""
-    common = ["--pull", "--no-cache", "--network", "host"]
-    plain = [cli, "build", "-q", *common, "-t", "bench/plain", str(bench.context)]
+    """Alternating runs of the plain CLI (logged in) and of ours (no login); `cold`: each from a cold
+    base, with --pull --no-cache; else both cached, after one run each that is not counted."""
+    common = ["--pull", "--no-cache", "--network", "host"] if cold else ["--network", "host"]
+    plain = [*plain_cli, *common, "-t", "bench/plain", str(bench.context)]
     ours = [sys.executable, "-m", "private_registries", "build", str(bench.context), *common,
             "-t", "bench/ours", "--registries", str(bench.entries), "--engine", engine]  # fmt: skip
     pair: tuple[tuple[list[float], list[str], dict[str, str]], ...] = (
-        ([], plain, {**bench.docker_env, **extra}),
-        ([], ours, {**bench.env, "REGISTRIES_DOCKER_CLI": cli}),
+        ([], plain, {**bench.env, "DOCKER_CONFIG": str(bench.login[engine])}),
+        ([], ours, {**bench.env, "REGISTRIES_DOCKER_CLI": plain_cli[0]}),
     )
+    if not cold:
+        for _, argv, env in pair:
+            subprocess.run(argv, env=env, capture_output=True, check=True)
     for _ in range(runs):
         for times, argv, env in pair:
-            bench.daemon.docker("rmi", "-f", bench.base, "bench/plain", "bench/ours", check=False)
+            if cold:
+                bench.daemon.docker("rmi", "-f", bench.base, "bench/plain", "bench/ours", check=False)
             start = time.perf_counter()
             subprocess.run(argv, env=env, capture_output=True, check=True)
             times.append(time.perf_counter() - start)

@@ -324,6 +324,29 @@ COPY --from=alpine:3 /file /alpine-file
     assert leftovers(environment) == []
 
 
+def test_the_next_build_sends_only_what_changed_in_its_context(
+    env: dict[str, str], dockerd: Dockerd, private_registry: PrivateRegistry, tmp_path: Path
+) -> None:
+    """buildx knows a context by the node ID it keeps in its state folder: with a new temporary config
+    and no buildx/ of the user's, each build had a new one and sent its whole context again."""
+    context = context_with(tmp_path, f"FROM {private_registry.reference}\nCOPY blob /blob\n")
+    (context / "blob").write_bytes(os.urandom(3_000_000))
+    path = entries_file(tmp_path, [basic(private_registry)])
+    environment = buildx_env(env, dockerd, tmp_path)
+    sent = []
+    for _ in range(2):
+        result = registries(environment, "build", str(context), "--registries", str(path))
+        assert result.code == 0, result.text
+        sizes = re.findall(r"transferring context: ([\d.]+)(k?M?B)", result.out)
+        sent.append(sizes[-1])
+    assert sent[0][1] == "MB"  # all of it, the first time
+    assert sent[1][1] == "B" and float(sent[1][0]) < 1000, sent  # then only what changed: nothing
+    assert not (Path(environment["DOCKER_CONFIG"]) / "buildx").exists()  # nothing in the user's config
+    state = Path(env["HOME"]) / ".cache" / "private-registries" / "buildx"
+    assert (state / ".buildNodeID").is_file()
+    assert oct(state.stat().st_mode & 0o777) == "0o700"
+
+
 def test_the_actions_build_contexts_reach_the_pre_flight(tmp_path: Path) -> None:
     """The action's `build-contexts` input reaches the same service as the CLI's --build-context:
     its pre-flight (`build: false`) and its build both read the Dockerfile with them."""

@@ -93,11 +93,24 @@ SHARED_FOLDERS = ("buildx", "contexts", "cli-plugins")
 CREDENTIAL_KEYS = ("auths", "credsStore", "credHelpers")
 
 
+def buildx_state(env: Mapping[str, str]) -> Path:
+    """Where buildx keeps its state for our temporary configs when the user's config has no buildx/
+    of its own: a cache of ours (`${XDG_CACHE_HOME:-~/.cache}/private-registries/buildx`)."""
+    cache = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME") or os.path.expanduser("~")) / ".cache")
+    return Path(cache) / "private-registries" / "buildx"
+
+
 @contextlib.contextmanager
-def temporary(credentials: Iterable[Credential], user_dir: Path) -> Iterator[Path]:
+def temporary(
+    credentials: Iterable[Credential], user_dir: Path, *, buildx_state: Path | None = None
+) -> Iterator[Path]:
     """A private folder (0700) whose config.json holds exactly these credentials and the user's other
     settings, with the user's buildx/, contexts/ and cli-plugins/ linked in; removed when done,
-    however it ends. Nothing is written to the user's folder."""
+    however it ends. Nothing is written to the user's folder.
+
+    When the user has no buildx/, `buildx_state` (made, 0700) is linked in its place: buildx keeps
+    there the node ID that BuildKit knows a build's context by, so that the next build sends only
+    what changed (a new ID each time sends the whole context again, every build)."""
     user_config = read(user_dir / CONFIG_FILE)
     config = {key: value for key, value in user_config.items() if key not in CREDENTIAL_KEYS}
     config["auths"] = {credential.config_key: auth_entry(credential) for credential in credentials}
@@ -105,11 +118,21 @@ def temporary(credentials: Iterable[Credential], user_dir: Path) -> Iterator[Pat
     try:
         _write(folder / CONFIG_FILE, config)
         for name in SHARED_FOLDERS:
-            if (user_dir / name).is_dir():
-                (folder / name).symlink_to((user_dir / name).resolve(), target_is_directory=True)
+            shared = user_dir / name
+            if not shared.is_dir() and name == "buildx" and buildx_state is not None:
+                shared = _own_state(buildx_state)
+            if shared.is_dir():
+                (folder / name).symlink_to(shared.resolve(), target_is_directory=True)
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)  # removes the links, never what they point to
+
+
+def _own_state(folder: Path) -> Path:
+    """Our own buildx state folder, made private if it is new; one that cannot be made is left out."""
+    with contextlib.suppress(OSError):  # then buildx makes one in the temporary folder, as before
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder
 
 
 @dataclass

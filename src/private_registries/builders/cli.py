@@ -149,7 +149,11 @@ class CliBuilder:
     ) -> Built:
         user_config = dockerconfig.default_dir(self.env)
         with (
-            dockerconfig.temporary(credentials, user_config) as config,
+            dockerconfig.temporary(
+                credentials,
+                user_config,
+                buildx_state=dockerconfig.buildx_state(self.env) if self.buildx else None,
+            ) as config,
             tempfile.TemporaryDirectory(prefix="registries-build-") as scratch,
         ):
             env = {**self.env, "DOCKER_CONFIG": str(config)}

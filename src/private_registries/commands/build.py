@@ -7,16 +7,19 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
-from private_registries import views
+from private_registries import builders, views
 from private_registries.builders import BuildSpec, Engine
 from private_registries.commands import common
 from private_registries.console import Console
 from private_registries.errors import InputError
 from private_registries.fsutil import atomic_write
-from private_registries.services.build import BuildOptions, build
 
 
 def run(args: argparse.Namespace, env: Mapping[str, str], console: Console) -> int:
+    if args.engine != Engine.CLASSIC:
+        builders.ask_early(env)  # its answer comes while the pre-flight's HTTP stack loads
+    from private_registries.services.build import BuildOptions, build
+
     spec = BuildSpec(
         tags=args.tag,
         labels=common.build_args(args.label, env, "--label"),

@@ -24,7 +24,8 @@ def run_command(options: RunOptions, credentials: Sequence[Credential]) -> int:
     """The command's exit status. Its folder of credentials is gone when this returns, however."""
     if not options.argv:
         raise InputError("no command to run", hint="name it after --: registries exec -- docker compose pull")
-    with dockerconfig.temporary(credentials, dockerconfig.default_dir(options.env)) as folder:
+    user_dir, state = dockerconfig.default_dir(options.env), dockerconfig.buildx_state(options.env)
+    with dockerconfig.temporary(credentials, user_dir, buildx_state=state) as folder:
         config = folder / dockerconfig.CONFIG_FILE
         # DOCKER_CONFIG for docker, compose, helm, crane and oras; REGISTRY_AUTH_FILE for skopeo,
         # podman and buildah, which read the same `auths`.
