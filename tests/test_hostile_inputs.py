@@ -6,11 +6,14 @@ error or warning that names what is wrong and where, prints no secret, and is in
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from private_registries.sources import secret_name
 from tests.clirun import run
+from tests.servers.distribution import Registry as Distribution
 from tests.test_action_stages import run_main
 from tests.test_hostile import assert_inert, ci_env
 
@@ -111,3 +114,34 @@ def test_a_convox_password_env_that_is_not_a_name_is_masked_and_never_quoted(
     assert f"imagePullSecrets[0]: {told}" in result.out
     assert Path(ci["GITHUB_ENV"]).read_text() == ""
     assert_inert(result)
+
+
+# -- 9. an ordinary secret named REGISTRY_* -----------------------------------------------------------
+
+
+def test_an_ordinary_registry_secret_is_skipped_with_a_warning_and_the_others_log_in(
+    env: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    registry_factory: Callable[..., Distribution],
+) -> None:
+    registry = registry_factory(users={"alice": "pw-alice-1"})
+    entry = {"server": registry.server, "username": "alice", "password": "pw-alice-1"}
+    ordinary = {
+        "REGISTRY_PASSWORD": "123456",  # json.loads reads a number
+        "REGISTRY_URL": "registry.example.org/team",  # not JSON at all
+        "REGISTRY_SETTINGS": '{"mirror": "canary-settings-1"}',  # an object, but no registry entry
+    }
+    secrets = {"github_token": "ghs_x", **ordinary, secret_name(registry.server): json.dumps(entry)}
+    main = run_main(tmp_path, env, {"secrets": json.dumps(secrets)}, "push", {})
+    out = capsys.readouterr().out
+    assert main.code == 0, out
+    config = json.loads((Path(main.exported["DOCKER_CONFIG"]) / "config.json").read_text())
+    assert list(config["auths"]) == [registry.server]
+    for name, value in ordinary.items():
+        warning = f"::warning::input secrets: secret {name} is not a registry entry"
+        assert warning in out and f"secret {name} is not a registry entry" in main.summary
+        assert f"::add-mask::{value}" in out
+        assert not [line for line in shown(out) if value in line]
+        assert value not in main.summary
+    assert_inert(out)

@@ -17,6 +17,8 @@ import yaml
 from private_registries import yamlbounds
 from private_registries.config import PasswordWithheld, Registry, parse_entries, parse_kept
 from private_registries.errors import InputError
+from private_registries.secret import MASKER
+from private_registries.text import ENV_NAME, cut
 
 SECRET_PREFIX = "REGISTRY_"
 
@@ -66,9 +68,17 @@ def from_text(
 
 
 def from_secrets(
-    text: str, where: str, env: Mapping[str, str], *, withheld: list[PasswordWithheld] | None = None
+    text: str,
+    where: str,
+    env: Mapping[str, str],
+    *,
+    withheld: list[PasswordWithheld] | None = None,
+    skipped: list[str] | None = None,
 ) -> list[Registry]:
-    """The `REGISTRY_*` entries of `${{ toJSON(secrets) }}`; every other secret is ignored."""
+    """The `REGISTRY_*` entries of `${{ toJSON(secrets) }}`; every other secret is ignored. A
+    `REGISTRY_*` secret that is not a registry entry (an ordinary `REGISTRY_PASSWORD`: not a JSON
+    object, or one without a server) is masked and, given a `skipped` list, left out with a warning
+    there that names it (never its value); without one, it is an error."""
     if not text.strip():
         return []
     try:
@@ -86,15 +96,30 @@ def from_secrets(
         if not name.startswith(SECRET_PREFIX):
             continue
         value = secrets[name]
-        try:
-            entry = json.loads(value) if isinstance(value, str) else value
-        except (json.JSONDecodeError, RecursionError):
-            raise InputError(
-                f"{where}: secret {name} is not a JSON registry entry",
-                hint='its value should be {"server": ..., "username": ..., "password": ...}; '
-                "set it again with: registries add --repo OWNER/NAME SERVER USERNAME -",
-            ) from None
+        entry = _entry_of(value)
+        if entry is None:
+            if isinstance(value, str):
+                MASKER.register(value)
+            shown = name if ENV_NAME.fullmatch(name) else cut(name)
+            message = (
+                f"{where}: secret {shown} is not a registry entry (its value is not a JSON object with a "
+                'server), so it was skipped; a registry\'s secret holds {"server": ..., "username": ..., '
+                '"password": ...} (registries add --repo OWNER/NAME SERVER USERNAME - writes one)'
+            )
+            if skipped is None:
+                raise InputError(message)
+            skipped.append(message)
+            continue
         registry = parse_kept(entry, f"{where}: secret {name}", env, withheld)
         if registry is not None:
             registries.append(registry)
     return registries
+
+
+def _entry_of(value: object) -> dict[str, object] | None:
+    """A secret's value as a registry entry (a JSON object with a server), or None if it is not one."""
+    try:
+        entry = json.loads(value) if isinstance(value, str) else value
+    except (json.JSONDecodeError, RecursionError):
+        return None
+    return entry if isinstance(entry, dict) and "server" in entry else None

@@ -96,11 +96,18 @@ class MainStage:
         )
 
     def read_registries(self) -> list[Registry]:
-        """The inputs' registries; in a run without secrets, a notice for each entry left out (its
-        password-env is not set) and one when the secrets input holds no registry."""
+        """The inputs' registries; a warning for each REGISTRY_* secret that is no registry entry
+        (skipped); in a run without secrets, a notice for each entry left out (its password-env is not
+        set) and one when the secrets input holds no registry."""
         withheld: list[PasswordWithheld] = []
+        skipped: list[str] = []
         from_inputs = from_text(self.inputs.registries, "input registries", self.env, withheld=withheld)
-        from_secret = from_secrets(self.inputs.secrets, "input secrets", self.env, withheld=withheld)
+        from_secret = from_secrets(
+            self.inputs.secrets, "input secrets", self.env, withheld=withheld, skipped=skipped
+        )
+        for warning in skipped:
+            self.report.notes.append(warning)
+            self.console.warn(warning)
         notices = [left_out.message for left_out in withheld]
         reason = gha.secrets_withheld(self.env)
         if not from_secret and reason:
