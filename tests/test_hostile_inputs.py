@@ -6,13 +6,14 @@ error or warning that names what is wrong and where, prints no secret, and is in
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from private_registries.sources import secret_name
-from tests.clirun import run
+from tests.clirun import Result, run
 from tests.servers.distribution import Registry as Distribution
 from tests.test_action_stages import run_main
 from tests.test_hostile import assert_inert, ci_env
@@ -145,3 +146,127 @@ def test_an_ordinary_registry_secret_is_skipped_with_a_warning_and_the_others_lo
         assert not [line for line in shown(out) if value in line]
         assert value not in main.summary
     assert_inert(out)
+
+
+# -- 12. a store that cannot be written ---------------------------------------------------------------
+
+
+@pytest.fixture
+def read_only(tmp_path: Path) -> Iterator[Callable[[Path], None]]:
+    """Makes a folder read-only for real: a tmpfs mounted there and remounted read-only (the tests run
+    as root, which file modes do not stop). Unmounted at the end, whatever happened."""
+    mounted: list[Path] = []
+
+    def make(folder: Path, fill: Callable[[Path], None] | None = None) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], check=True)
+        except (OSError, subprocess.CalledProcessError):
+            pytest.skip("a tmpfs cannot be mounted here (needs root)")
+        mounted.append(folder)
+        if fill is not None:
+            fill(folder)
+        subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+
+    yield make  # type: ignore[misc]
+    for folder in reversed(mounted):
+        subprocess.run(["umount", str(folder)], check=False)
+
+
+def store_of(env: dict[str, str]) -> Path:
+    return Path(env["XDG_CONFIG_HOME"]) / "private-registries" / "registries.json"
+
+
+def assert_clear(result: Result) -> None:
+    assert result.code == 1
+    assert "internal error" not in result.text and "Traceback" not in result.text
+
+
+def test_a_store_whose_lock_is_a_folder_says_so(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = store_of(env)
+    store.parent.mkdir(parents=True)
+    store.write_text(
+        json.dumps({"version": 1, "registries": [{"server": SERVER, "username": "bob", "password": "pw"}]})
+    )
+    store.chmod(0o600)
+    (store.parent / "registries.json.lock").mkdir()
+    before = store.read_text()
+    for argv in (["add", "b.example.org", "bob", "pw-b"], ["remove", SERVER]):
+        result = run(capsys, env, *argv)
+        assert_clear(result)
+        assert f"cannot write local store {store}: its lock file {store}.lock is a folder" in result.err
+        assert "--store FILE" in result.err
+    assert store.read_text() == before
+    assert run(capsys, env, "list").out.splitlines()[1:] == [f"{SERVER}  bob"]
+
+
+def test_a_read_only_store_folder_says_cannot_write(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str], read_only: Callable[..., None]
+) -> None:
+    store = store_of(env)
+    entry = {"server": SERVER, "username": "bob", "password": "pw"}
+
+    def fill(folder: Path) -> None:
+        (folder / store.name).write_text(json.dumps({"version": 1, "registries": [entry]}))
+        (folder / store.name).chmod(0o600)
+
+    read_only(store.parent, fill)
+    for argv in (["add", "b.example.org", "bob", "pw-b"], ["remove", SERVER]):
+        result = run(capsys, env, *argv)
+        assert_clear(result)
+        assert f"cannot write local store {store}: cannot open its lock file {store}.lock: " in result.err
+        assert "Read-only file system" in result.err
+    assert run(capsys, env, "list").out.splitlines()[1:] == [f"{SERVER}  bob"]
+
+
+def test_a_store_folder_that_cannot_be_made_says_which(
+    env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str], read_only: Callable[..., None]
+) -> None:
+    read_only(Path(env["XDG_CONFIG_HOME"]))
+    result = run(capsys, env, "add", SERVER, "bob", "pw")
+    assert_clear(result)
+    folder = store_of(env).parent
+    assert (
+        f"cannot write local store {store_of(env)}: cannot make the folder {folder}: Read-only" in result.err
+    )
+
+    elsewhere = {**env, "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "private-registries").write_text("a file\n")
+    result = run(capsys, elsewhere, "add", SERVER, "bob", "pw")
+    assert_clear(result)
+    assert f"{tmp_path / 'config' / 'private-registries'} is a file, not a folder" in result.err
+
+
+# -- 16. a docker config that is not a folder, a lock that is, a NUL in a mask, credentials in a server
+
+
+def test_a_docker_config_that_is_a_file_or_a_lock_that_is_a_folder_is_named(
+    env: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    registry_factory: Callable[..., Distribution],
+) -> None:
+    registry = registry_factory(users={"alice": "pw-alice-2"})
+    entries = tmp_path / "registries.yml"
+    entries.write_text(
+        json.dumps([{"server": registry.server, "username": "alice", "password": "pw-alice-2"}])
+    )
+    a_file = tmp_path / "docker-config"
+    a_file.write_text("{}\n")
+    result = run(capsys, env, "login", "--registries", str(entries), "--docker-config", str(a_file))
+    assert_clear(result)
+    assert f"cannot write {a_file}/config.json: {a_file} is a file, not a folder" in result.err
+    assert a_file.read_text() == "{}\n"
+
+    folder = tmp_path / "docker"
+    (folder / "config.json.lock").mkdir(parents=True)
+    result = run(capsys, env, "login", "--registries", str(entries), "--docker-config", str(folder))
+    assert_clear(result)
+    assert (
+        f"cannot write {folder}/config.json: its lock file {folder}/config.json.lock is a folder"
+        in result.err
+    )
+    assert not (folder / "config.json").exists()

@@ -40,15 +40,41 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
 
 
 def ensure_private_dir(path: Path) -> None:
-    """Create `path` (and parents) if missing; a new folder is 0700."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """Create `path` (and parents) if missing; a new folder is 0700. What fails is named in the
+    OSError's reason (its strerror): a file where a folder belongs, a folder that cannot be made."""
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:
+        culprit = _file_on(path)
+        if culprit is None:
+            raise
+        raise OSError(exc.errno, f"{culprit} is a file, not a folder", str(path)) from None
+    except OSError as exc:
+        where = exc.filename or path
+        raise OSError(exc.errno, f"cannot make the folder {where}: {exc.strerror}", str(where)) from None
+
+
+def _file_on(path: Path) -> Path | None:
+    """The first of `path` and its parents, from the root down, that is there but is not a folder."""
+    for step in [*reversed(path.parents), path]:
+        if step.exists() and not step.is_dir():
+            return step
+    return None
 
 
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on `path + '.lock'` so two writers of `path` take turns."""
+    """Hold an exclusive lock on `path + '.lock'` so two writers of `path` take turns. A lock that
+    cannot be opened is named in the OSError's reason (its strerror)."""
     lock_path = path.with_name(path.name + ".lock")
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    except IsADirectoryError as exc:
+        reason = f"its lock file {lock_path} is a folder (remove it: nothing of it is needed)"
+        raise OSError(exc.errno, reason, str(lock_path)) from None
+    except OSError as exc:
+        reason = f"cannot open its lock file {lock_path}: {exc.strerror}"
+        raise OSError(exc.errno, reason, str(lock_path)) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

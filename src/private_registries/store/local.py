@@ -42,24 +42,36 @@ class LocalStore:
         return _good(self._read())
 
     def add(self, registry: Registry) -> None:
-        ensure_private_dir(self.path.parent)
-        with locked(self.path):
-            items = self._read()
-            # in the place of the one it replaces, if any
-            at = next((i for i, item in enumerate(items) if item.server == registry.server), len(items))
-            kept = [item for item in items if item.server != registry.server]
-            kept.insert(at, registry)
-            self._write(kept)
+        try:
+            ensure_private_dir(self.path.parent)
+            with locked(self.path):
+                items = self._read()
+                # in the place of the one it replaces, if any
+                at = next((i for i, item in enumerate(items) if item.server == registry.server), len(items))
+                kept = [item for item in items if item.server != registry.server]
+                kept.insert(at, registry)
+                self._write(kept)
+        except OSError as exc:  # the folder or the lock (_read and _write say their own)
+            raise self._cannot_write(exc) from None
 
     def remove(self, server: str) -> None:
         if not self.path.exists():
             raise NoSuchRegistry(server)
-        with locked(self.path):
-            items = self._read()
-            kept = [item for item in items if item.server != server]
-            if len(kept) == len(items):
-                raise NoSuchRegistry(server)
-            self._write(kept)
+        try:
+            with locked(self.path):
+                items = self._read()
+                kept = [item for item in items if item.server != server]
+                if len(kept) == len(items):
+                    raise NoSuchRegistry(server)
+                self._write(kept)
+        except OSError as exc:
+            raise self._cannot_write(exc) from None
+
+    def _cannot_write(self, exc: OSError) -> StoreError:
+        return StoreError(
+            f"cannot write {self.description}: {exc.strerror or type(exc).__name__}; it was left as it is",
+            hint=f"make {self.path.parent} writable, or name another store file with --store FILE",
+        )
 
     def _read(self) -> list[Registry | _Unreadable]:
         try:
@@ -112,7 +124,7 @@ class LocalStore:
         try:
             atomic_write(self.path, (json.dumps(document, indent=2) + "\n").encode())
         except OSError as exc:
-            raise StoreError(f"cannot write {self.description}: {exc.strerror}") from None
+            raise self._cannot_write(exc) from None
 
 
 class _Unreadable:
