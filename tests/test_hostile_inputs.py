@@ -270,3 +270,85 @@ def test_a_docker_config_that_is_a_file_or_a_lock_that_is_a_folder_is_named(
         in result.err
     )
     assert not (folder / "config.json").exists()
+
+
+# -- 13. inject with one file that cannot be written --------------------------------------------------
+
+POD = (
+    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n"
+    "spec:\n  containers:\n    - name: c\n      image: r.example.org/{name}:1\n"
+)
+
+
+def pods(*paths: Path) -> dict[Path, str]:
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(POD.format(name=path.stem))
+    return {path: path.read_text() for path in paths}
+
+
+def test_inject_writes_no_file_when_one_is_read_only(
+    env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    before = pods(a, b)
+    b.chmod(0o444)
+    result = run(capsys, env, "inject", "--all", str(a), str(b))
+    assert_clear(result)
+    assert f"{b} is read-only; no file was written" in result.err
+    assert {path: path.read_text() for path in before} == before
+
+
+def test_inject_writes_no_file_when_one_is_on_a_read_only_mount(
+    env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str], read_only: Callable[..., None]
+) -> None:
+    a, b = tmp_path / "a.yaml", tmp_path / "mounted" / "b.yaml"
+    pods(a)
+    read_only(b.parent, lambda folder: pods(folder / b.name))
+    before = {a: a.read_text(), b: b.read_text()}
+    result = run(capsys, env, "inject", "--all", str(a), str(b))
+    assert_clear(result)
+    assert f"cannot write {b}: Read-only file system; no file was written" in result.err
+    assert {path: path.read_text() for path in before} == before
+
+
+def test_inject_puts_back_what_it_wrote_when_a_later_write_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk that fills between the check and the writes: the files written before are put back."""
+    import errno
+
+    from private_registries.deploy import manifests
+    from private_registries.errors import InputError
+
+    a, b, c = (tmp_path / f"{name}.yaml" for name in "abc")
+    before = pods(a, b, c)
+    real = manifests.atomic_write
+
+    def full_at_c(path: Path, data: bytes, *, mode: int = 0o600) -> None:
+        if path == c:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(path, data, mode=mode)
+
+    monkeypatch.setattr(manifests, "atomic_write", full_at_c)
+    with pytest.raises(InputError) as caught:
+        manifests.inject_files([a, b, c], "pull", [], every_workload=True)
+    assert str(caught.value).startswith(f"cannot write {c}: No space left on device; it was left as it is")
+    assert "the files written before it were put back as they were" in str(caught.value)
+    assert {path: path.read_text() for path in before} == before
+
+
+def test_inject_writes_no_file_when_one_is_immutable(
+    env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    before = pods(a, b)
+    if subprocess.run(["chattr", "+i", str(b)], capture_output=True, check=False).returncode != 0:
+        pytest.skip("chattr +i is not supported here")
+    try:
+        result = run(capsys, env, "inject", "--all", str(a), str(b))
+    finally:
+        subprocess.run(["chattr", "-i", str(b)], check=True)
+    assert_clear(result)
+    assert f"cannot write {b}: Operation not permitted; no file was written" in result.err
+    assert {path: path.read_text() for path in before} == before

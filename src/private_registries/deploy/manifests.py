@@ -23,6 +23,7 @@ import itertools
 import os
 import re
 import stat
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -619,7 +620,8 @@ def inject_files(
     dry_run: bool = False,
     extra_kinds: Sequence[WorkloadKind | str] = (),
 ) -> list[FileResult]:
-    """Patch every file (all are read and checked before the first is written); see `inject_text`."""
+    """Patch every file: all are read, checked, and found writable before the first is written, so a
+    failure writes none (one met while writing puts back those written before it); see `inject_text`."""
     servers = list(servers)
     extra = Table.with_extra(extra_kinds).extra  # a wrong spec is refused before any file is read
     results = []
@@ -638,10 +640,61 @@ def inject_files(
             FileResult(path, before, done.after, done.changes, done.left_alone, done.documents, done.reread)
         )
     if not dry_run:
-        for result in results:
-            if result.changed:
-                write(result.path, result.after)
+        changed = [result for result in results if result.changed]
+        for result in changed:
+            check_writable(result.path)
+        _write_all(changed)
     return results
+
+
+_FOLDER_HINT = "check that its folder is writable (the file is replaced through a temporary file there)"
+
+
+def check_writable(path: Path) -> None:
+    """Refuse (naming it) a file that `write` could not replace: read-only by its mode, or on a
+    file system or in a folder that refuses the change (a read-only mount, an immutable file), which
+    is tried for real: a temporary file is made in its folder and removed."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+            raise InputError(f"{path} is read-only; no file was written", hint=f"chmod u+w {path}")
+        real = Path(os.path.realpath(path))
+        os.close(os.open(real, os.O_WRONLY | os.O_NONBLOCK))  # opened, not written: nothing changes
+        fd, probe = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".tmp", dir=real.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise InputError(
+            f"cannot write {path}: {exc.strerror or type(exc).__name__}; no file was written",
+            hint=_FOLDER_HINT,
+        ) from None
+
+
+def _write_all(results: Sequence[FileResult]) -> None:
+    """Write each; if one fails all the same (a disk that filled since the check), put back the
+    ones written before it, and say so."""
+    done: list[FileResult] = []
+    for result in results:
+        try:
+            write(result.path, result.after)
+        except InputError as error:
+            if not done:
+                raise
+            stuck = [str(written.path) for written in reversed(done) if not _put_back(written)]
+            said = f"{error.message}; the files written before it were put back as they were"
+            if stuck:
+                stuck_files = ", ".join(stuck)
+                said = f"{error.message}; of the files written before it, {stuck_files} could not be put back"
+            raise InputError(said, hint=error.hint) from None
+        done.append(result)
+
+
+def _put_back(result: FileResult) -> bool:
+    try:
+        write(result.path, result.before)
+    except InputError:
+        return False
+    return True
 
 
 def write(path: Path, text: str) -> None:
@@ -654,7 +707,7 @@ def write(path: Path, text: str) -> None:
     except OSError as exc:
         raise InputError(
             f"cannot write {path}: {exc.strerror or type(exc).__name__}; it was left as it is",
-            hint="check that its folder is writable (the file is replaced through a temporary file there)",
+            hint=_FOLDER_HINT,
         ) from None
 
 
