@@ -260,8 +260,8 @@ def test_on_a_host_the_runner_temp_argument_wins_over_runner_temp(tmp_path: Path
 
 
 def test_a_failure_in_the_summary_is_masked_and_plain() -> None:
-    """A failure may quote a server: an escape cannot split a secret past the masker, nor a pipe
-    or a tag break the table."""
+    """A failure may quote a server: an escape cannot split a secret past the masker, and what it
+    says is in a code span, where a tag or a link renders as the text it is."""
     from private_registries.secret import MASKER, Secret
 
     Secret("canary-sum-5521")
@@ -272,7 +272,7 @@ def test_a_failure_in_the_summary_is_masked_and_plain() -> None:
     finally:
         MASKER.clear()
     assert "sum-5521" not in text and "\x1b" not in text
-    assert "- r.example.org: said *** \\| &lt;b&gt;x&lt;/b&gt;" in text
+    assert "- `r.example.org: said *** | <b>x</b>`" in text
 
 
 # --- the main stage in a run that GitHub gives no secrets -----------------------------------------

@@ -15,6 +15,7 @@ import pytest
 from private_registries.sources import secret_name
 from tests.clirun import Result, run
 from tests.servers.distribution import Registry as Distribution
+from tests.servers.hostile import HostileServer, Request
 from tests.test_action_stages import run_main
 from tests.test_hostile import assert_inert, ci_env
 
@@ -352,3 +353,109 @@ def test_inject_writes_no_file_when_one_is_immutable(
     assert_clear(result)
     assert f"cannot write {b}: Operation not permitted; no file was written" in result.err
     assert {path: path.read_text() for path in before} == before
+
+
+# -- 14. what a server says, in the step summary ------------------------------------------------------
+
+
+@pytest.fixture
+def teapot() -> Iterator[Callable[[Callable[[Request], None]], HostileServer]]:
+    """A loopback server that answers as the test says; stopped at the end."""
+    started: list[HostileServer] = []
+
+    def start(answer: Callable[[Request], None]) -> HostileServer:
+        started.append(HostileServer(answer))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+MARKDOWN = (
+    "[log in again](http://evil.example/phish) ![](http://evil.example/track.png) <img src=x> "
+    "https://evil.example/x www.evil.example @octocat **bold** _it_ ~~gone~~ `tick`` | cell\\|end "
+    "&lt; <!-- c --> ::error::x ##[set-output name=a]b \x1b[31mred\x1b[0m\nnext line"
+)
+
+
+def rendered(markdown: str) -> str:
+    """HTML as GitHub renders a step summary: cmark-gfm with GitHub's extensions, raw HTML kept (GitHub
+    sanitizes it afterwards but keeps links and images)."""
+    import cmarkgfm
+    from cmarkgfm.cmark import Options
+
+    return cmarkgfm.github_flavored_markdown_to_html(markdown, options=Options.CMARK_OPT_UNSAFE)
+
+
+def visible(html_text: str) -> str:
+    import html
+    import re
+
+    return html.unescape(re.sub(r"<[^>]+>", "", html_text))
+
+
+def assert_renders_nothing(markdown: str) -> None:
+    html_text = rendered(markdown).replace("<strong>Failed:</strong>", "")  # our own heading
+    for live in ("<a ", "<img", "<strong", "<em", "<del", "<!--", "<b>"):
+        assert live not in html_text, html_text
+    for line in markdown.splitlines():
+        assert not line.lstrip().startswith("::") and "##[" not in line and "\x1b" not in line
+
+
+def test_the_summary_quotes_outside_text_in_code_that_renders_nothing() -> None:
+    from private_registries.action import summary
+    from private_registries.text import inert
+
+    markdown = summary.render(
+        [],
+        failures=[f"r.example.org: GET /v2/ answered 418: {MARKDOWN}", "``` fenced"],
+        base_images={f"r.example.org/{MARKDOWN}": "sha256:" + "a" * 64},
+        image_id=MARKDOWN,
+        pushed={"r.example.org/app:1": MARKDOWN},
+        notes=[MARKDOWN],
+    )
+    assert_renders_nothing(markdown)
+    seen = visible(rendered(markdown))
+    shown = inert(MARKDOWN, one_line=True)
+    assert seen.count(shown) == 5  # every quote whole: nothing lost, nothing rendered
+    assert "``` fenced" in seen
+
+
+def test_the_actions_summary_shows_a_servers_markdown_inert(
+    env: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    teapot: Callable[[Callable[[Request], None]], HostileServer],
+) -> None:
+    message = "[log in again](http://evil.example/phish) ![](http://evil.example/track.png) <b>now</b>"
+
+    def answer(request: Request) -> None:
+        request.send(
+            418, {"Content-Type": "application/json"}, {"errors": [{"code": "TEAPOT", "message": message}]}
+        )
+
+    server = teapot(answer)
+    entry = {"server": server.address, "username": "bob", "password": "pw-teapot-1"}
+    main = run_main(tmp_path, env, {"registries": json.dumps([entry])}, "push", {})
+    out = capsys.readouterr().out
+    assert main.code == 1
+    assert "GET /v2/ answered 418: TEAPOT [log in again](http://evil.example/phish)" in main.summary
+    assert_renders_nothing(main.summary)
+    assert message in visible(rendered(main.summary))
+    assert_inert(out)
+
+
+def test_the_summary_is_cut_to_what_github_takes_and_says_so(tmp_path: Path) -> None:
+    from private_registries.console import SUMMARY_LIMIT, Console
+
+    path = tmp_path / "summary.md"
+    console = Console(ci=True, summary_path=str(path))
+    console.summary("### first\n")
+    console.summary("".join(f"- `line {n} {'é' * 40}`\n" for n in range(40_000)))  # over 2 MiB
+    text = path.read_text(encoding="utf-8")
+    assert len(text.encode()) <= SUMMARY_LIMIT
+    assert text.startswith("### first\n- `line 0 ")
+    assert text.endswith("*(The rest is cut: a step summary holds at most 1 MiB; the log has it all.)*\n")
+    console.summary("### more\n")  # a full summary takes no more
+    assert path.read_text(encoding="utf-8") == text

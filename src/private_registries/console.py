@@ -36,6 +36,7 @@ class Console:
         self._stderr = stderr
         self._mid_line = False  # stdout holds a line not yet ended ("Adding registry... ")
         self._untrusted = 0  # inside untrusted(): a log we pass on as it is, colours and all
+        self._summary_cut = False  # the step summary is full: nothing more goes in
 
     @classmethod
     def for_env(cls, env: Mapping[str, str], *, ci: bool | None = None) -> Console:
@@ -191,10 +192,22 @@ class Console:
             MASKER.on_register(lambda value: self._command(gha.mask(value)))
 
     def summary(self, markdown: str) -> None:
-        """Markdown for the run's summary page ($GITHUB_STEP_SUMMARY, at most 1 MiB a step)."""
-        if self._summary_path:
-            with open(self._summary_path, "a", encoding="utf-8") as handle:
-                handle.write(markdown.rstrip("\n") + "\n")
+        """Markdown for the run's summary page ($GITHUB_STEP_SUMMARY). The caller quotes outside text
+        in code spans (action.summary); here it is masked as a whole once more, and cut to what
+        GitHub takes (1 MiB a step: a bigger summary is not shown at all), saying so."""
+        if not self._summary_path or self._summary_cut:
+            return
+        text = MASKER.redact(markdown.rstrip("\n")) + "\n"
+        with open(self._summary_path, "a", encoding="utf-8") as handle:
+            room = SUMMARY_LIMIT - handle.tell()
+            data = text.encode()
+            if len(data) > room:
+                self._summary_cut = True  # what comes after would follow the line that says so
+                if room < len(_SUMMARY_CUT):
+                    return
+                kept = data[: room - len(_SUMMARY_CUT)].decode("utf-8", errors="ignore")
+                text = kept[: kept.rfind("\n") + 1] + _SUMMARY_CUT.decode()
+            handle.write(text)
 
     def _command(self, line: str) -> None:
         """A workflow command on a line of its own: a command is only one at the start of a line."""
@@ -203,6 +216,11 @@ class Console:
             self._mid_line = False
         self.out.write(line + "\n")
         self.out.flush()
+
+
+# What GitHub takes of a step's summary, and the line that says the rest was cut.
+SUMMARY_LIMIT = 1024 * 1024
+_SUMMARY_CUT = b"\n*(The rest is cut: a step summary holds at most 1 MiB; the log has it all.)*\n"
 
 
 def _neutral(text: str, *, one_line: bool = False) -> str:

@@ -1,18 +1,40 @@
-"""The step summary: Markdown tables of what the action did (never a secret)."""
+"""The step summary: Markdown tables of what the action did (never a secret).
+
+Every value in it that comes from elsewhere (a server's error, a username, an image reference, a
+notice that quotes a file) is written in a code span, where Markdown renders nothing: no link, no
+image fetched from a server, no HTML, no mention, no emphasis. It is masked and inert first (no
+terminal escape, control characters written as escapes, no line a runner would read as a command).
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 from private_registries.credential import Credential
 from private_registries.secret import MASKER
-from private_registries.text import plain
+from private_registries.text import inert
+
+_TICKS = re.compile(r"`+")
+
+
+def code(text: str, *, in_table: bool = False) -> str:
+    """`text` as a code span on one line, whatever it holds: a fence longer than any run of backticks
+    in it, padded when it starts or ends with one (or with a space, which a span would drop); in a
+    table, its pipes escaped (GFM reads `\\|` as a pipe of the cell, even in a code span)."""
+    text = MASKER.redact(inert(MASKER.redact(text), one_line=True))
+    if not text:
+        return ""
+    fence = "`" * (max((len(run) for run in _TICKS.findall(text)), default=0) + 1)
+    pad = " " if text[0] in "` " or text[-1] in "` " else ""
+    if in_table:
+        text = text.replace("|", "\\|")
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def cell(text: str) -> str:
-    """Text made safe for a table cell: no escapes, pipes, line breaks or markup."""
-    text = MASKER.redact(plain(text)).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-    return text.replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
+    """A table cell: a code span whose pipes cannot end the cell."""
+    return code(text, in_table=True)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -41,7 +63,7 @@ def render(
     else:
         parts.append("No registry credentials were available.\n")
     if failures:
-        parts.append("\n**Failed:**\n\n" + "".join(f"- {cell(failure)}\n" for failure in failures))
+        parts.append("\n**Failed:**\n\n" + "".join(f"- {code(failure)}\n" for failure in failures))
     if base_images:
         parts.append(
             "\n#### Base images\n\n"
@@ -49,9 +71,9 @@ def render(
         )
     if image_id:
         rows = [[tag, digest] for tag, digest in (pushed or {}).items()]
-        parts.append(f"\n#### Build\n\nImage `{cell(image_id)}`\n")
+        parts.append(f"\n#### Build\n\nImage {code(image_id)}\n")
         if rows:
             parts.append("\n" + table(["Pushed", "Digest"], rows))
     if notes:
-        parts.append("\n" + "".join(f"> {cell(note)}\n" for note in notes))
+        parts.append("\n" + "".join(f"> {code(note)}\n" for note in notes))
     return "".join(parts)
