@@ -459,3 +459,33 @@ def test_the_summary_is_cut_to_what_github_takes_and_says_so(tmp_path: Path) -> 
     assert text.endswith("*(The rest is cut: a step summary holds at most 1 MiB; the log has it all.)*\n")
     console.summary("### more\n")  # a full summary takes no more
     assert path.read_text(encoding="utf-8") == text
+
+
+# -- 15. a password on the command line ---------------------------------------------------------------
+
+ON_THE_COMMAND_LINE = "the password was given on the command line, where other users see it (ps)"
+
+
+@pytest.mark.parametrize("ci", [False, True], ids=["terminal", "actions"])
+def test_a_password_on_the_command_line_is_warned_about_once_on_stderr(
+    env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str], ci: bool
+) -> None:
+    environment = ci_env(env, tmp_path) if ci else env
+    result = run(capsys, environment, "add", SERVER, "bob", "pw-argv-7731")
+    assert result.code == 0
+    assert shown(result.out) == ["Adding registry... OK"]  # in a workflow, after its ::add-mask::
+    assert result.err.count(ON_THE_COMMAND_LINE) == 1
+    assert result.err.startswith("::warning::" if ci else "warning: ")
+    told = result.err.replace("%25", "%")  # as the runner reads a workflow command
+    assert 'printf %s "$TOKEN" | registries add SERVER USERNAME -' in told
+    assert not [line for line in shown(result.text) if "pw-argv-7731" in line]
+
+
+def test_a_password_from_stdin_gets_no_warning(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("pw-stdin-7732\n"))
+    result = run(capsys, env, "add", SERVER, "bob", "-")
+    assert (result.code, result.out, result.err) == (0, "Adding registry... OK\n", "")

@@ -100,11 +100,13 @@ class Console:
 
     # --- warnings and failures --------------------------------------------------------------------
 
-    def warn(self, warning: str | Caveat) -> None:
+    def warn(self, warning: str | Caveat, *, err: bool = False) -> None:
+        """A warning; with `err`, on stderr in a workflow too (the runner reads commands there as
+        well), so that stdout holds only what the command prints."""
         if isinstance(warning, Caveat):
-            self._annotate("warning", warning.message, warning.where)
+            self._annotate("warning", warning.message, warning.where, err=err)
         else:
-            self._annotate("warning", warning)
+            self._annotate("warning", warning, err=err)
 
     def warn_all(self, warnings: Iterable[str | Caveat]) -> None:
         for warning in dict.fromkeys(warnings):
@@ -129,7 +131,13 @@ class Console:
             self.failure(failure)
 
     def _annotate(
-        self, level: str, message: str, where: Location | None = None, title: str | None = None
+        self,
+        level: str,
+        message: str,
+        where: Location | None = None,
+        title: str | None = None,
+        *,
+        err: bool = False,
     ) -> None:
         # A message may quote a server, a file or a build: masked and made inert (see _neutral).
         message = _neutral(message)
@@ -143,7 +151,10 @@ class Console:
                 properties["line"] = where.line
         if title:
             properties["title"] = _neutral(title, one_line=True)
-        self._command(gha.command(level, message, **properties))
+        if err:
+            self._write(gha.command(level, message, **properties) + "\n", err=True)
+        else:
+            self._command(gha.command(level, message, **properties))
 
     # --- workflow structure -----------------------------------------------------------------------
 

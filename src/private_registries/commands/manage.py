@@ -12,6 +12,13 @@ from private_registries.console import Console
 from private_registries.errors import InputError
 from private_registries.hosts import parse_server
 
+# Told once, on stderr (stdout stays `Adding registry... OK`), when the password is an argument.
+PASSWORD_ON_COMMAND_LINE = (
+    "the password was given on the command line, where other users see it (ps) and the shell's "
+    "history keeps it; give - instead and pipe it in: "
+    'printf %s "$TOKEN" | registries add SERVER USERNAME -'
+)
+
 
 def add(args: argparse.Namespace, env: Mapping[str, str], console: Console) -> int:
     password = args.password
@@ -32,6 +39,8 @@ def add(args: argparse.Namespace, env: Mapping[str, str], console: Console) -> i
         aws_role_to_assume=args.aws_role_to_assume,
         insecure=args.insecure,
     )
+    if args.password != "-":
+        console.warn(PASSWORD_ON_COMMAND_LINE, err=True)
     target = store(args, env)
     with console.step("Adding registry"):
         target.add(registry)
