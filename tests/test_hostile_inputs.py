@@ -489,3 +489,23 @@ def test_a_password_from_stdin_gets_no_warning(
     monkeypatch.setattr("sys.stdin", io.StringIO("pw-stdin-7732\n"))
     result = run(capsys, env, "add", SERVER, "bob", "-")
     assert (result.code, result.out, result.err) == (0, "Adding registry... OK\n", "")
+
+
+@pytest.mark.parametrize("control", ["\x00", "\x1b", "\x07", "\u202e"], ids=["nul", "esc", "bel", "bidi"])
+def test_a_mask_of_a_value_with_a_control_character_writes_none_raw(control: str) -> None:
+    import io
+
+    from private_registries.console import Console
+    from private_registries.secret import Secret
+
+    out = io.StringIO()
+    console = Console(ci=True, stdout=out, stderr=io.StringIO())
+    console.announce_masks()
+    Secret(f"before{control}after-part")
+    console.echo(f"said before{control}after-part")
+    lines = out.getvalue().splitlines()
+    assert not [line for line in lines if control in line]
+    escaped = f"\\x{ord(control):02x}" if ord(control) < 0x100 else f"\\u{ord(control):04x}"
+    assert f"::add-mask::before{escaped}after-part" in lines
+    assert "::add-mask::before" in lines and "::add-mask::after-part" in lines  # the parts, raw
+    assert "said ***" in lines

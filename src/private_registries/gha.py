@@ -19,7 +19,7 @@ from actions_toolkit.command import escape_data, escape_property
 
 from private_registries.errors import InputError
 from private_registries.secret import Secret
-from private_registries.text import ENV_NAME, cut
+from private_registries.text import ENV_NAME, cut, escape_controls
 
 # What each file command takes as a name. An environment variable's (STATE_<name> is one too): POSIX's.
 # A step output's: an identifier as workflows spell them (`steps.ID.outputs.docker-config`).
@@ -29,13 +29,20 @@ PULL_REQUEST_EVENTS = frozenset({"pull_request", "pull_request_review", "pull_re
 
 
 def command(name: str, message: str = "", **properties: str | int) -> str:
-    """`::name k=v,...::message` with every part escaped, so no value can end it or start another."""
-    props = ",".join(f"{key}={escape_property(str(value))}" for key, value in properties.items())
-    return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
+    """`::name k=v,...::message` with every part escaped, so no value can end it or start another, and
+    no control character reaches the log raw (a NUL, an ESC: written as `\\x00`, which the runner
+    has no escape for)."""
+    props = ",".join(
+        f"{key}={escape_controls(escape_property(str(value)))}" for key, value in properties.items()
+    )
+    return f"::{name}{' ' + props if props else ''}::{escape_controls(escape_data(message))}"
 
 
 def mask(value: str) -> str:
-    # The runner masks each line of an escaped multi-line value too (runner >= 2.286).
+    """The runner masks each line of an escaped multi-line value too (runner >= 2.286). A value with
+    another control character (a NUL) is announced as the console would print it (`\\x00`); the
+    masker announces the parts between such characters too (secret._forms), which other programs
+    may print raw."""
     return command("add-mask", value)
 
 

@@ -78,15 +78,24 @@ class Masker:
 
 
 def _forms(value: str) -> list[str]:
-    """The value, each of its lines (a multi-line secret is masked line by line too), and the forms it
-    travels in: base64 (a Basic header, a config.json, a Kubernetes Secret's data) and URL-encoded
-    (a query string, a form)."""
+    """The value, each of its lines and each part between other control characters (a multi-line
+    secret is masked line by line too; a NUL cannot be announced raw), and the forms it travels in:
+    base64 (a Basic header, a config.json, a Kubernetes Secret's data) and URL-encoded (a query
+    string, a form)."""
     forms = []
     if len(value) >= _MIN_MASKED_LENGTH:
         forms = [value, base64.b64encode(value.encode()).decode(), quote(value, safe=""), quote_plus(value)]
-    if "\n" in value or "\r" in value:
-        forms += [line for line in value.splitlines() if len(line.strip()) >= _MIN_MASKED_LENGTH]
+    parts = _BREAKS.split(value)
+    if len(parts) > 1:
+        forms += [part for part in parts if len(part.strip()) >= _MIN_MASKED_LENGTH]
     return list(dict.fromkeys(forms))
+
+
+# Where a secret is split into parts masked on their own: line breaks and every control character
+# but tab that a workflow command writes as an escape (text._CONTROLS: C0, C1, bidirectional marks).
+_BREAKS = re.compile(
+    r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]+"
+)
 
 
 # How many first characters of each secret the index's pattern holds.

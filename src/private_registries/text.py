@@ -52,6 +52,13 @@ def inert(text: str, *, one_line: bool = False) -> str:
     return text
 
 
+def escape_controls(text: str) -> str:
+    """`text` with every control character but tab and line breaks (a NUL, an ESC, a bidirectional
+    override) written as an escape (`\\x00`), nothing dropped: what a workflow command carries that
+    we may not make inert (an `::add-mask::` value)."""
+    return _CONTROL.sub(_escape, text)
+
+
 def control_character(text: str) -> str | None:
     """The first control character (tab and line breaks included) in `text`, written as an escape; None
     if there is none. A name, a server or a username has none."""
