@@ -509,3 +509,52 @@ def test_a_mask_of_a_value_with_a_control_character_writes_none_raw(control: str
     assert f"::add-mask::before{escaped}after-part" in lines
     assert "::add-mask::before" in lines and "::add-mask::after-part" in lines  # the parts, raw
     assert "said ***" in lines
+
+
+@pytest.mark.parametrize(
+    "server",
+    [
+        "robot:s3cret-pw-1@harbor.example.org",
+        "https://robot:s3cret-pw-1@harbor.example.org/v2/",
+        "robot:s3cret@pw-1@harbor.example.org",  # a password holding an @
+        "s3cret-pw-1@harbor.example.org",  # a token alone
+        "robot:s3cret-pw-1\n::error::x@harbor.example.org",
+    ],
+)
+@pytest.mark.parametrize("ci", [False, True], ids=["terminal", "actions"])
+def test_credentials_in_a_server_name_are_refused_unquoted(
+    env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str], server: str, ci: bool
+) -> None:
+    entries = tmp_path / "registries.yml"
+    entries.write_text(json.dumps([{"server": server, "username": "robot", "password": "pw-entry-1"}]))
+    result = run(capsys, ci_env(env, tmp_path) if ci else env, "list", "--registries", str(entries))
+    assert_clear(result)
+    told = result.text.replace("%0A", "\n")
+    assert "entry 1: the server name holds credentials before an @ (not shown)" in told
+    assert "credentials do not belong in the server name" in told
+    assert "write the host alone: 'harbor.example.org'; give the username and the password" in told
+    secret = server.rpartition("@")[0].split("://")[-1]
+    assert not [line for line in shown(result.text) if "s3cret" in line or secret in line]
+    if ci:
+        assert f"::add-mask::{secret.partition(':')[2] or secret}".replace("\n", "%0A") in result.out
+    assert_inert(result)
+
+
+def test_an_image_digest_in_a_server_name_is_told_as_a_path(
+    env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    entries = tmp_path / "registries.yml"
+    server = "harbor.example.org/app@sha256:" + "a" * 64
+    entries.write_text(json.dumps([{"server": server, "username": "robot", "password": "pw-entry-2"}]))
+    result = run(capsys, env, "list", "--registries", str(entries))
+    assert_clear(result)
+    assert "entry 1: server 'harbor.example.org/app@sha256:" in result.err and "has a path" in result.err
+
+
+def test_remove_refuses_credentials_in_its_server_unquoted(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = run(capsys, env, "remove", "https://robot:s3cret-pw-2@harbor.example.org")
+    assert_clear(result)
+    assert "registries remove: the server name holds credentials before an @ (not shown)" in result.err
+    assert "s3cret" not in result.text

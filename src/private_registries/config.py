@@ -20,7 +20,7 @@ from typing import Any
 
 from private_registries import fixes, gha
 from private_registries.errors import InputError
-from private_registries.hosts import RegistryType, detect_type, parse_ecr, parse_server
+from private_registries.hosts import RegistryType, detect_type, parse_ecr, parse_server, refuse_credentials
 from private_registries.secret import MASKER, Secret
 from private_registries.text import ENV_NAME, control_character, cut
 
@@ -101,6 +101,8 @@ def parse_entry(data: object, where: str, env: Mapping[str, str]) -> Registry:
             f"{where}: unknown key {cut(unknown[0])}",
             hint=f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(FIELDS)}",
         )
+    if isinstance(data.get("server"), str):  # before anything quotes it
+        refuse_credentials(data["server"].strip(), where)
     server = parse_server(_text(data, "server", where, required=True) or "", where)
     where = f"{where} ({server})"
     kind = _parse_type(data.get("type"), server, where)

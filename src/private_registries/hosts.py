@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from private_registries.errors import InputError
+from private_registries.secret import MASKER
 from private_registries.text import control_character, cut
 
 DOCKER_HUB = "docker.io"
@@ -28,6 +29,8 @@ HOSTNAME = re.compile(
     r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:[0-9]+)?$"
 )
 MAX_PORT = 65535
+# What follows the @ of an image pinned by digest (`app@sha256:...`), as opposed to a URL's credentials.
+_DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{32,}")
 _IPV6 = re.compile(r"^\[([0-9a-f:.]+)\](:[0-9]+)?$")
 
 # Private ECR: <account>.dkr.ecr[-fips].<region>.<partition domain>, and the dual-stack
@@ -55,6 +58,7 @@ def parse_server(text: str, where: str) -> str:
         raise InputError(
             f"{where}: server is empty", hint="write the registry's host, e.g. registry.example.org"
         )
+    refuse_credentials(server, where)
     bare = server.removeprefix("https://").removeprefix("http://").rstrip("/")
     # docker login writes Docker Hub as https://index.docker.io/v1/: accept it as users copy it.
     if bare.lower() in {"index.docker.io/v1", "registry-1.docker.io/v2"}:
@@ -93,6 +97,23 @@ def parse_server(text: str, where: str) -> str:
     if server in DOCKER_HUB_ALIASES:
         return DOCKER_HUB
     return server
+
+
+def refuse_credentials(server: str, where: str) -> None:
+    """`user:password@host` (a URL's credentials) is refused without quoting what comes before the
+    `@`, which is masked first; an image's `@sha256:...` digest is no credential (its path is told)."""
+    userinfo, at, rest = server.rpartition("@")  # the last @: a password may hold one
+    if not at or _DIGEST.match(rest):
+        return
+    userinfo = userinfo.split("://", 1)[-1]
+    MASKER.register(userinfo, userinfo.partition(":")[2])
+    host = rest.split("/", 1)[0].lower()
+    raise InputError(
+        f"{where}: the server name holds credentials before an @ (not shown): "
+        "credentials do not belong in the server name",
+        hint=f"write the host alone{f': {cut(host)}' if host else ''}; give the username and the "
+        "password (or password-env) on their own",
+    )
 
 
 def _suggest(server: str) -> str:
