@@ -558,3 +558,34 @@ def test_remove_refuses_credentials_in_its_server_unquoted(
     assert_clear(result)
     assert "registries remove: the server name holds credentials before an @ (not shown)" in result.err
     assert "s3cret" not in result.text
+
+
+# -- 17. the credsStore warning, in the action's terms ------------------------------------------------
+
+
+def test_the_actions_creds_store_warning_says_what_to_do_in_the_action(
+    env: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    registry_factory: Callable[..., Distribution],
+) -> None:
+    registry = registry_factory(users={"alice": "pw-alice-3"})
+    job_config = tmp_path / "job-docker"
+    job_config.mkdir()
+    (job_config / "config.json").write_text('{"credsStore": "desktop"}')
+    entry = {"server": registry.server, "username": "alice", "password": "pw-alice-3"}
+    inputs = {"registries": json.dumps([entry])}
+    main = run_main(tmp_path, env, inputs, "push", {}, DOCKER_CONFIG=str(job_config))
+    out = capsys.readouterr().out
+    assert main.code == 0, out
+    warning = next(line for line in out.splitlines() if "credsStore (desktop) wins over auths" in line)
+    assert "--docker-config" not in warning
+    assert (
+        "give this step env DOCKER_CONFIG: '' so that the action writes a config.json of its own" in warning
+    )
+
+
+def test_the_commands_creds_store_warning_names_its_option() -> None:
+    from private_registries.services.login import LoginOptions
+
+    assert LoginOptions(servers=[]).shadowed_fix == "use --docker-config with another folder"

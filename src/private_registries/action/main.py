@@ -43,6 +43,13 @@ from private_registries.services.pull_secret import pull_secret
 from private_registries.sources import from_secrets, from_text
 from private_registries.transport import Transport, TransportOptions
 
+# When the job's DOCKER_CONFIG has a credsStore or credHelpers entry that hides a login (the
+# action's own folder never has one), in the action's terms.
+SHADOWED_FIX = (
+    "remove it from that config.json in an earlier step, or give this step env DOCKER_CONFIG: '' "
+    "so that the action writes a config.json of its own and sets DOCKER_CONFIG to it for the later steps"
+)
+
 
 def run(env: Mapping[str, str], console: Console, args: Sequence[str] = ()) -> int:
     console.announce_masks()
@@ -125,7 +132,8 @@ class MainStage:
         where, warnings = handover.destination(self.runner, self.env, export=self.inputs.export_docker_config)
         console.warn_all(warnings)
         servers = [registry.server for registry in registries]
-        result = login(LoginOptions(servers=servers, docker_config=where.config_dir), keychain)
+        options = LoginOptions(servers=servers, docker_config=where.config_dir, shadowed_fix=SHADOWED_FIX)
+        result = login(options, keychain)
         report.credentials = result.credentials
         if result.logins:
             with console.group(f"Logged in to {len(result.logins)} of {len(registries)} registries"):

@@ -19,10 +19,15 @@ from private_registries.keychain import Keychain
 MAX_PARALLEL = 64
 
 
+# What to do when config.json's credsStore or credHelpers hides a login, in the command line's terms.
+SHADOWED_FIX = "use --docker-config with another folder"
+
+
 @dataclass(frozen=True, kw_only=True)
 class LoginOptions:
     servers: Sequence[str]
     docker_config: Path | None = None  # the folder of the config.json to merge into; None: write nothing
+    shadowed_fix: str = SHADOWED_FIX  # the face's own words (the action has no --docker-config)
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,7 @@ def login(options: LoginOptions, keychain: Keychain) -> LoginResult:
         warnings += [
             Caveat(
                 f"{report.path}: {helper} wins over auths for {key}, so docker will not use this login; "
-                "use --docker-config with another folder",
+                f"{options.shadowed_fix}",
                 Location(str(report.path)),
             )
             for key, helper in report.shadowed.items()
