@@ -110,7 +110,9 @@ def test_a_convox_password_env_that_is_not_a_name_is_masked_and_never_quoted(
     ci = ci_env(env, tmp_path)
     result = run(capsys, ci, "convox", str(convox))
     assert result.code == 1
-    assert f"::add-mask::{value.strip()}" in result.out.replace("%0A", "\n")
+    from private_registries.text import escape_controls
+
+    assert f"::add-mask::{escape_controls(value.strip())}" in result.out.splitlines()
     assert not leaked(result.text, value.strip())
     told = f"passwordEnv ({len(value.strip())} characters, not shown: it may be a secret) must be a valid"
     assert f"imagePullSecrets[0]: {told}" in result.out
