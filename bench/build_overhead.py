@@ -81,8 +81,10 @@ def main() -> dict[str, str]:
             bench = Bench(daemon, base, context, entries, env, login)
             buildx = [str(tool("docker")), "buildx", "build", "--progress=plain"]
             timings = {
-                "BuildKit (the docker CLI 26.1's buildx 0.13.1)": compare(bench, buildx, "buildkit"),
-                "the classic builder": compare(bench, ["docker", "build"], "classic"),
+                ("`docker buildx build`", "buildx (the docker CLI 26.1's plugin, 0.13.1)"): compare(
+                    bench, buildx, "buildkit"
+                ),
+                ("`docker build`", "the classic builder"): compare(bench, ["docker", "build"], "classic"),
             }
             # The same with almost no work, cached: what is left of the difference is the fixed overhead.
             (context / "Dockerfile").write_text(f"FROM {base}\nRUN echo small > /small\n")
@@ -91,11 +93,9 @@ def main() -> dict[str, str]:
             registry.stop()
             daemon.stop()
     results = {}
-    for engine, (plain, ours) in timings.items():
+    for (command, engine), (plain, ours) in timings.items():
         plain_median, ours_median = statistics.median(plain), statistics.median(ours)
-        plain_name = (
-            f"`docker build --pull --no-cache` with {engine}, after `docker login` (median of {RUNS})"
-        )
+        plain_name = f"{command} `--pull --no-cache` with {engine}, after `docker login` (median of {RUNS})"
         ours_name = (
             f"`registries build --pull --no-cache` with {engine}, pre-flight included (median of {RUNS})"
         )
