@@ -651,7 +651,7 @@ def _check_platform(value: str, where: str) -> None:
         if not _PLATFORM_PART.match(part):
             raise InputError(
                 f"{where}: failed to parse platform {_cut(value)}: {_cut(part)!r} is an invalid component "
-                f"of {_cut(value)!r}: platform specifier component must match \"^[A-Za-z0-9_-]+$\"",
+                f'of {_cut(value)!r}: platform specifier component must match "^[A-Za-z0-9_-]+$"',
                 hint="an ARG in --platform that has no value leaves a part empty: give it one",
             )
 
