@@ -155,7 +155,7 @@ def test_an_ordinary_registry_secret_is_skipped_with_a_warning_and_the_others_lo
 
 
 @pytest.fixture
-def read_only(tmp_path: Path) -> Iterator[Callable[[Path], None]]:
+def read_only() -> Iterator[Callable[..., None]]:
     """Makes a folder read-only for real: a tmpfs mounted there and remounted read-only (the tests run
     as root, which file modes do not stop). Unmounted at the end, whatever happened."""
     mounted: list[Path] = []
@@ -171,7 +171,7 @@ def read_only(tmp_path: Path) -> Iterator[Callable[[Path], None]]:
             fill(folder)
         subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
 
-    yield make  # type: ignore[misc]
+    yield make
     for folder in reversed(mounted):
         subprocess.run(["umount", str(folder)], check=False)
 
