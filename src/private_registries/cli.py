@@ -10,7 +10,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from private_registries import __version__
+from private_registries import __version__, signals
 from private_registries.console import Console
 from private_registries.deploy import names
 from private_registries.errors import Failures, RegistriesError
@@ -346,7 +346,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             console.announce_masks()  # every secret, and each form derived from it, masked as it is made
         module_name, function_name = COMMANDS[args.command].split(":")
         module = importlib.import_module(f"private_registries.commands.{module_name}")
-        exit_code: int = getattr(module, function_name)(args, env, console)
+        with signals.terminable():  # SIGTERM unwinds: no temporary config is left behind
+            exit_code: int = getattr(module, function_name)(args, env, console)
         return exit_code
     except Failures as failures:
         console.failures(failures.errors)
@@ -354,9 +355,10 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     except RegistriesError as error:
         console.failure(error)
         return error.exit_code
-    except KeyboardInterrupt:
-        console.echo("interrupted", err=True)
-        return 130
+    except (KeyboardInterrupt, signals.Terminated) as stopped:  # after every `finally` has run
+        terminated = isinstance(stopped, signals.Terminated)
+        console.echo(f"terminated ({stopped})" if terminated else "interrupted", err=True)
+        return stopped.exit_code if isinstance(stopped, signals.Terminated) else 130
     except BrokenPipeError:
         return 141
     except Exception as exc:  # what no face caught is a bug: said once, here, without a traceback

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from private_registries import dockerconfig
+from private_registries import dockerconfig, signals
 from private_registries.builders.spec import BuildSpec, Built, Progress
 from private_registries.credential import Credential
 from private_registries.dockerfile import DockerfileOptions
@@ -202,15 +202,18 @@ class CliBuilder:
             )
         except OSError as exc:
             raise BuildError(f"cannot run the docker CLI {self.cli}: {exc.strerror}") from None
-        with process:
+        # SIGTERM/SIGINT go to the CLI (which cancels the build), killed if it has not ended within
+        # signals.GRACE; then we unwind as the signal would have, and the temporary config goes
+        with process, signals.forwarding(process) as received:
             try:
                 for raw in process.stdout or ():
                     line = plain(raw.rstrip("\n"), keep_colours=True)
                     tail.append(plain(line))
                     progress.line(line)
-            except BaseException:  # Ctrl-C: the CLI got it too; make sure it is gone before cleaning up
+            except BaseException:  # whatever else stops us: make sure the CLI is gone before cleaning up
                 process.kill()
                 raise
+        signals.raise_received(received)
         if process.returncode != 0:
             raise BuildError(_failure(what, list(tail)), hint=_hint(list(tail), frontend))
         return list(tail)

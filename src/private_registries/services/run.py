@@ -7,7 +7,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from private_registries import dockerconfig
+from private_registries import dockerconfig, signals
 from private_registries.credential import Credential
 from private_registries.errors import InputError
 
@@ -31,8 +31,17 @@ def run_command(options: RunOptions, credentials: Sequence[Credential]) -> int:
         # podman and buildah, which read the same `auths`.
         env = {**options.env, "DOCKER_CONFIG": str(folder), "REGISTRY_AUTH_FILE": str(config)}
         try:
-            return subprocess.call(list(options.argv), env=env)
+            process = subprocess.Popen(list(options.argv), env=env)
         except FileNotFoundError:
             raise InputError(f"{options.argv[0]}: command not found") from None
         except PermissionError:
             raise InputError(f"{options.argv[0]}: not allowed to run it") from None
+        # SIGTERM/SIGINT go to the command (killed if it has not ended within signals.GRACE); its
+        # status is ours, and the folder goes when this block ends, whatever ended the command
+        with process:
+            try:
+                with signals.forwarding(process):
+                    return signals.exit_status(process.wait())
+            except BaseException:  # a signal before forwarding began: the command goes too
+                process.kill()
+                raise

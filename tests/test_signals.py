@@ -1,0 +1,105 @@
+"""SIGTERM and SIGINT while `exec` or `build` runs (a cancelled job, a `kill`): the signal reaches the
+child, the child gets a bounded time, the temporary docker config (with `auth`) is gone, and the exit
+status is the child's (128+n when the signal ended it). Real processes, a real build on Engine 26."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from private_registries.signals import GRACE
+from tests.servers.dockerd import Dockerd
+from tests.servers.fixtures import PrivateRegistry
+from tests.servers.tools import plugins_config, tool
+
+
+def entries(tmp_path: Path, reg: PrivateRegistry) -> Path:
+    path = tmp_path / "registries.yml"
+    path.write_text(
+        yaml.safe_dump([{"server": reg.server, "username": reg.username, "password": reg.password}])
+    )
+    return path
+
+
+def environment(env: dict[str, str], tmp_path: Path, dockerd: Dockerd) -> dict[str, str]:
+    temp = tmp_path / "tmp"
+    temp.mkdir(exist_ok=True)
+    config = plugins_config(tmp_path / "user-docker")
+    return {**env, "TMPDIR": str(temp), "DOCKER_HOST": dockerd.host, "DOCKER_CONFIG": str(config),
+            "REGISTRIES_DOCKER_CLI": str(tool("docker"))}  # fmt: skip
+
+
+def start(env: dict[str, str], *argv: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "private_registries", *argv],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def test_sigterm_during_exec_reaches_the_command_and_leaves_no_config(
+    env: dict[str, str], dockerd: Dockerd, private_registry: PrivateRegistry, tmp_path: Path
+) -> None:
+    environ = environment(env, tmp_path, dockerd)
+    marker = tmp_path / "got-term"
+    script = f"trap 'echo term > {marker}; exit 3' TERM; echo \"$DOCKER_CONFIG\"; sleep 30 & wait"
+    process = start(environ, "exec", "--registries", str(entries(tmp_path, private_registry)), "--",
+                    "sh", "-c", script)  # fmt: skip
+    assert process.stdout is not None
+    folder = Path(process.stdout.readline().strip())
+    assert (folder / "config.json").is_file()
+    process.send_signal(signal.SIGTERM)  # to registries alone, as a job's cancellation sends it
+    assert process.wait(timeout=30) == 3  # the command's own status
+    assert marker.read_text().strip() == "term"  # it got the signal
+    assert not folder.exists()
+    assert os.listdir(environ["TMPDIR"]) == []
+
+
+def test_a_command_that_ignores_sigterm_is_killed_after_the_grace_time(
+    env: dict[str, str], dockerd: Dockerd, private_registry: PrivateRegistry, tmp_path: Path
+) -> None:
+    environ = environment(env, tmp_path, dockerd)
+    script = 'trap "" TERM; echo "$DOCKER_CONFIG"; while :; do sleep 0.1; done'
+    process = start(environ, "exec", "--registries", str(entries(tmp_path, private_registry)), "--",
+                    "sh", "-c", script)  # fmt: skip
+    assert process.stdout is not None
+    folder = Path(process.stdout.readline().strip())
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=GRACE + 20) == 128 + signal.SIGKILL
+    assert GRACE - 0.5 < time.monotonic() - started < GRACE + 10
+    assert not folder.exists()
+
+
+def test_sigterm_during_a_buildx_build_cancels_it_and_leaves_no_config(
+    env: dict[str, str], dockerd: Dockerd, private_registry: PrivateRegistry, tmp_path: Path
+) -> None:
+    environ = environment(env, tmp_path, dockerd)
+    context = tmp_path / "ctx"
+    context.mkdir()
+    (context / "Dockerfile").write_text(f"FROM {private_registry.reference}\nRUN echo building && sleep 60\n")
+    process = start(environ, "build", str(context), "--network", "host", "--no-cache",
+                    "--registries", str(entries(tmp_path, private_registry)))  # fmt: skip
+    assert process.stdout is not None
+    deadline = time.monotonic() + 120
+    seen = ""
+    while "building" not in seen and time.monotonic() < deadline:  # the RUN step has started
+        line = process.stdout.readline()
+        if not line:
+            break
+        seen += line
+    assert "building" in seen, seen
+    configs = [p for p in Path(environ["TMPDIR"]).iterdir() if p.name.startswith("registries-docker-")]
+    assert configs and (configs[0] / "config.json").is_file()
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    _out, err = process.communicate(timeout=GRACE + 30)
+    assert process.returncode == 128 + signal.SIGTERM, seen + err
+    assert time.monotonic() - started < GRACE + 10
+    assert "terminated (SIGTERM)" in err and "Traceback" not in err
+    assert os.listdir(environ["TMPDIR"]) == []
