@@ -103,3 +103,59 @@ def test_sigterm_during_a_buildx_build_cancels_it_and_leaves_no_config(
     assert time.monotonic() - started < GRACE + 10
     assert "terminated (SIGTERM)" in err and "Traceback" not in err
     assert os.listdir(environ["TMPDIR"]) == []
+
+
+def test_a_main_stage_cancelled_during_the_build_is_undone_by_post(
+    env: dict[str, str], dockerd: Dockerd, private_registry: PrivateRegistry, tmp_path: Path
+) -> None:
+    """The job is cancelled (SIGTERM) while main builds: what post needs was saved when the logins
+    were written, so post takes them out of the job's DOCKER_CONFIG (the stages on a host)."""
+    import json
+
+    from tests.servers.runner import read_file_command
+
+    temp = tmp_path / "runner-temp"
+    job_config = plugins_config(temp / "docker")  # the job's DOCKER_CONFIG, with buildx, under runner.temp
+    files = {name: tmp_path / name for name in ("env", "output", "state", "summary")}
+    for path in files.values():
+        path.touch()
+    context = tmp_path / "ctx"
+    context.mkdir()
+    (context / "Dockerfile").write_text(f"FROM {private_registry.reference}\nRUN echo building && sleep 60\n")
+    entry = {"server": private_registry.server, "username": private_registry.username,
+             "password": private_registry.password}  # fmt: skip
+    stage_env = {
+        **environment(env, tmp_path, dockerd),
+        "DOCKER_CONFIG": str(job_config),
+        "GITHUB_ACTIONS": "true", "RUNNER_TEMP": str(temp), "GITHUB_WORKSPACE": str(tmp_path),
+        "GITHUB_ENV": str(files["env"]), "GITHUB_OUTPUT": str(files["output"]),
+        "GITHUB_STATE": str(files["state"]), "GITHUB_STEP_SUMMARY": str(files["summary"]),
+        "INPUT_REGISTRIES": json.dumps([entry]), "INPUT_CONTEXT": str(context), "INPUT_NETWORK": "host",
+        "INPUT_NO-CACHE": "true",
+    }  # fmt: skip
+    process = start(stage_env, "action", "main", str(temp), str(tmp_path))
+    assert process.stdout is not None
+    seen = ""
+    deadline = time.monotonic() + 120
+    while "building" not in seen and time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        seen += line
+    assert "building" in seen, seen
+    assert private_registry.server in json.loads((job_config / "config.json").read_text())["auths"]
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=GRACE + 30)
+    assert process.returncode == 128 + signal.SIGTERM
+    saved = read_file_command(files["state"])
+    assert saved, "main saved no state for post"
+    post_env = {**stage_env, **{f"STATE_{name}": value for name, value in saved.items()}}
+    post = subprocess.run(
+        [sys.executable, "-m", "private_registries", "action", "post", str(temp), str(tmp_path)],
+        env=post_env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert post.returncode == 0, post.stdout + post.stderr
+    assert private_registry.server not in json.loads((job_config / "config.json").read_text()).get(
+        "auths", {}
+    )
+    assert os.listdir(stage_env["TMPDIR"]) == []  # the build's temporary config is gone too

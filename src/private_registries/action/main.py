@@ -11,7 +11,8 @@ outputs, env, summary and the state post needs.
 4. With `context`: the pre-flight, then the build and the push.
 5. For the deploy step: the pull secret, imagePullSecrets in `manifests`, convox.yml's passwordEnv
    exports, DOCKER_CONFIG (the host's path) when the folder is the action's own.
-6. Outputs, summary and state: written even when something failed, for what did work.
+6. Outputs and summary: written even when something failed, for what did work. The state post needs
+   is saved as soon as the logins are written, so a main cancelled during the build is undone too.
 """
 
 from __future__ import annotations
@@ -146,6 +147,8 @@ class MainStage:
         state = handover.record(
             where, self.runner, result.credentials, result.config, logout=self.inputs.logout
         )
+        # saved now, not at the end: a main cancelled or failed later (in the build) is still undone
+        state.save(self.env)
         if not state.docker_config_host:
             console.warn(
                 "the host path of runner.temp is unknown (the runner-temp input is empty): "

@@ -36,13 +36,11 @@ class Report:
         self.failures += named
 
     def hand_over(self, env: Mapping[str, str], console: Console) -> None:
-        """Outputs, state and summary: for what did work, even when something failed."""
+        """Outputs and summary: for what did work, even when something failed."""
         built = self.built
         checked = built.checked if built and built.image_id else self.checked
         try:
-            gha.set_outputs(env, self.outputs)
-            if self.state is not None:
-                self.state.save(env)
+            gha.set_outputs(env, self.outputs)  # the state went out when the logins were written
             console.summary(
                 summary.render(
                     self.credentials,
