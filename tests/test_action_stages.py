@@ -401,3 +401,58 @@ def test_a_password_env_that_is_not_set_where_secrets_are_given_fails_the_step(
     assert f"::error::input registries: entry 1 (harbor.example.org): {UNSET}%0A" in out
     assert "::notice" not in out and "skipped" not in out
     assert "DOCKER_CONFIG" not in main.exported
+
+
+def test_links_in_the_workspace(
+    tmp_path: Path,
+    env: dict[str, str],
+    private_registry: PrivateRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Committed links: `k8s/loop -> .` is not descended into by `**` (it looped for minutes); a
+    manifest linked to a file outside the workspace is neither read nor patched; a Dockerfile linked
+    to /dev/zero is refused at once (it read until MemoryError)."""
+    import os
+    import time
+
+    workspace = tmp_path / "workspace"
+    (workspace / "k8s" / "apps").mkdir(parents=True)
+    monkeypatch.chdir(workspace)
+    deployment = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n"
+        f"      containers: [{{name: web, image: {private_registry.reference}}}]\n"
+    )
+    (workspace / "k8s" / "apps" / "web.yaml").write_text(deployment)
+    os.symlink(".", workspace / "k8s" / "loop")
+    entry = {"server": private_registry.server, "username": "alice", "password": private_registry.password}
+    inputs = {"registries": json.dumps([entry]), "manifests": "k8s/**/*.yaml"}
+    started = time.monotonic()
+    for run in ("one", "two", "three"):
+        (tmp_path / run).mkdir()
+    env = {**env, "GITHUB_WORKSPACE": str(workspace)}  # the stage on a host: the runner's workspace
+    first = run_main(tmp_path / "one", env, inputs, "push", {})
+    assert first.code == 0, capsys.readouterr().out
+    assert time.monotonic() - started < 30
+    assert "imagePullSecrets" in (workspace / "k8s" / "apps" / "web.yaml").read_text()
+
+    outside = tmp_path / "elsewhere.yaml"
+    outside.write_text(deployment)
+    os.symlink(outside, workspace / "k8s" / "theirs.yaml")
+    capsys.readouterr()
+    second = run_main(tmp_path / "two", env, inputs, "push", {})
+    out = capsys.readouterr().out
+    assert second.code == 1
+    assert "input manifests: k8s/theirs.yaml leads out of the workspace" in out
+    assert outside.read_text() == deployment  # not patched
+    os.unlink(workspace / "k8s" / "theirs.yaml")
+
+    (workspace / "app").mkdir()
+    os.symlink("/dev/zero", workspace / "app" / "Dockerfile")
+    started = time.monotonic()
+    third = run_main(tmp_path / "three", env, {**inputs, "context": "app", "build": "false"}, "push", {})
+    out = capsys.readouterr().out
+    assert third.code == 1
+    assert time.monotonic() - started < 10
+    assert "leads out of the workspace" in out and "app/Dockerfile" in out
+    assert "internal error" not in out

@@ -962,3 +962,31 @@ def test_a_ca_bundle_variable_that_names_no_bundle_is_a_clear_error(
     (folder / f"{subject_hash}.0").write_bytes(Path(tls.ca).read_bytes())
     good = login_process({**env, "REQUESTS_CA_BUNDLE": str(folder)}, tmp_path, *entries)
     assert good.code == 0, good.err
+
+
+def test_a_dockerfile_or_manifest_that_never_ends_is_refused_at_once(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A link to /dev/zero, a FIFO, a file past 16 MiB: read until MemoryError before; now refused
+    as they are opened (the CLI, which follows links where the user points it)."""
+    import os
+    import time
+
+    from tests.clirun import run_process
+
+    (tmp_path / "zero").mkdir()
+    os.symlink("/dev/zero", tmp_path / "zero" / "Dockerfile")
+    os.mkfifo(tmp_path / "fifo.yaml")
+    big = tmp_path / "big.yaml"
+    with big.open("wb") as handle:
+        handle.truncate(17 * 1024 * 1024)
+    started = time.monotonic()
+    dockerfile = run_process(env, "images", str(tmp_path / "zero"), timeout=30)
+    fifo = run_process(env, "inject", "--all", str(tmp_path / "fifo.yaml"), timeout=30)
+    huge = run_process(env, "inject", "--all", str(big), timeout=30)
+    assert time.monotonic() - started < 20
+    assert dockerfile.code == 1 and "Dockerfile is not a regular file" in dockerfile.err
+    assert fifo.code == 1 and "fifo.yaml is not a regular file" in fifo.err
+    assert huge.code == 1 and "big.yaml is larger than 16 MiB" in huge.err
+    for result in (dockerfile, fifo, huge):
+        assert "internal error" not in result.err and "Traceback" not in result.err

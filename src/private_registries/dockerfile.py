@@ -184,8 +184,13 @@ class _Globals:
 
 
 def read(path: Path) -> str:
+    from private_registries.fsutil import TooLarge, read_bounded
+
     try:
-        return path.read_text(encoding="utf-8")
+        return read_bounded(path).decode("utf-8")
+    except TooLarge as exc:
+        hint = "name a Dockerfile with -f FILE"
+        raise InputError(f"cannot read the Dockerfile: {exc}", hint=hint) from None
     except FileNotFoundError:
         raise InputError(
             f"no Dockerfile at {path}", hint="give its path with -f FILE, or a context folder that has one"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,3 +82,29 @@ def locked(path: Path) -> Iterator[None]:
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+MAX_TEXT_FILE = 16 * 1024 * 1024  # a Dockerfile, a manifest, convox.yml: far more than any real one
+
+
+class TooLarge(OSError):
+    """A text file past the cap, or one that is no regular file (a device, a FIFO): never read whole."""
+
+
+def read_bounded(path: Path, limit: int = MAX_TEXT_FILE) -> bytes:
+    """A regular file's bytes, at most `limit`: a link to /dev/zero or a FIFO is refused as it is
+    opened (non-blocking), a file past the cap after `limit` bytes, so neither time nor memory runs on."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise TooLarge(f"{path} is not a regular file")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"{path} is larger than {limit // (1024 * 1024)} MiB")
+    return data
+
+
+def inside(root: Path, path: Path) -> bool:
+    """Whether `path`, every link in it followed, is `root` or under it (as `root` resolves)."""
+    real, top = Path(os.path.realpath(path)), Path(os.path.realpath(root))
+    return real == top or top in real.parents

@@ -3,21 +3,24 @@ turned into the services' options (the same ones the CLI's flags become)."""
 
 from __future__ import annotations
 
-import glob
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from private_registries.action.runner import WORKSPACE
 from private_registries.action.state import PULL_SECRET_FILE
 from private_registries.builders import BuildSpec
 from private_registries.deploy.kubernetes import DEFAULT_NAME, check_name, check_namespace
 from private_registries.dockerfile import DockerfileOptions
 from private_registries.errors import Caveat, InputError, RegistriesError
+from private_registries.fsutil import inside
 from private_registries.secret import Secret
 from private_registries.services.build import BuildOptions
 from private_registries.services.inject import InjectOptions
 from private_registries.services.pull_secret import PullSecretOptions
+from private_registries.text import cut
 
 TRUE = frozenset({"true", "True", "TRUE"})
 FALSE = frozenset({"false", "False", "FALSE"})
@@ -77,6 +80,9 @@ class ActionInputs:
     aws_role_to_assume: str | None = None
     runner_temp: str = ""  # the HOST path of runner.temp (from the action's args)
     workspace: str = ""  # the HOST path of the workspace (the action's second arg)
+    # the workspace as this stage sees it (nothing is read or written outside it through a link);
+    # None: unknown (a stage run by hand), so nothing is checked
+    workspace_root: Path | None = None
     context: str = ""
     file: str = ""
     tags: Sequence[str] = ()
@@ -121,6 +127,7 @@ class ActionInputs:
             aws_role_to_assume=raw(env, "aws-role-to-assume") or None,
             runner_temp=(args[0] if args else "") or raw(env, "runner-temp"),
             workspace=args[1] if len(args) > 1 else "",
+            workspace_root=workspace_root(env),
             context=raw(env, "context"),
             file=raw(env, "file"),
             tags=items(env, "tags"),
@@ -162,7 +169,7 @@ class ActionInputs:
         """The Dockerfile to build (None: no `context`, no build)."""
         if not self.context:
             return None
-        return DockerfileOptions(
+        options = DockerfileOptions(
             context=Path(self.context),
             file=Path(self.file) if self.file else None,
             build_args=self.build_args,
@@ -170,6 +177,9 @@ class ActionInputs:
             target=self.target,
             build_contexts=self.build_contexts,
         )
+        what = "input file" if self.file else "input context's Dockerfile"
+        in_workspace(options.path, what, self.workspace_root)
+        return options
 
     def build_options(self, dockerfile: DockerfileOptions) -> BuildOptions:
         platforms = list(self.platforms) or ([self.platform] if self.platform else [])
@@ -211,10 +221,60 @@ class ActionInputs:
 
     def inject_options(self, servers: Sequence[str]) -> InjectOptions:
         """The manifests the `manifests` globs match, for the workloads pulling from `servers`."""
-        paths = sorted({Path(p) for pattern in self.manifests for p in glob.glob(pattern, recursive=True)})
+        paths = sorted(
+            {path for pattern in self.manifests for path in workspace_glob(pattern, self.workspace_root)}
+        )
         if not paths:
             raise InputError(f"input manifests: no file matches {', '.join(self.manifests)}")
         return InjectOptions(files=paths, name=self.pull_secret_name, servers=servers)
+
+
+MAX_MATCHES = 10_000  # manifests a `manifests` input may name: far past any real repository
+
+
+def workspace_root(env: Mapping[str, str]) -> Path | None:
+    """The container action's workspace mount, else GITHUB_WORKSPACE (a stage on a host)."""
+    for folder in (WORKSPACE, env.get("GITHUB_WORKSPACE", "")):
+        if folder and Path(folder).is_dir():
+            return Path(folder)
+    return None
+
+
+def workspace_glob(pattern: str, root: Path | None) -> list[Path]:
+    """The files a glob matches in the workspace (the step's folder). `**` does not descend into a
+    linked folder (a committed `k8s/a -> .` would loop), and a match that is a link leading out of the
+    workspace is refused, naming it: the action never reads or patches a file there through a link."""
+    top = Path.cwd()  # globs are the step's, relative to where it runs (the workspace)
+    base, relative = (Path("/"), pattern.lstrip("/")) if os.path.isabs(pattern) else (top, pattern)
+    found: list[Path] = []
+    try:
+        matches = base.glob(relative) if relative else iter(())
+        for match in matches:  # pathlib's ** follows no linked folder (glob.glob's does)
+            if not match.is_file():
+                continue
+            if len(found) == MAX_MATCHES:
+                raise InputError(f"input manifests: {cut(pattern)} matches more than {MAX_MATCHES:,} files")
+            shown = match.relative_to(top) if not os.path.isabs(pattern) else match
+            found.append(in_workspace(shown, "input manifests", root))
+    except ValueError as exc:  # a pattern pathlib cannot take (an empty segment, `**x`)
+        raise InputError(f"input manifests: {cut(pattern)} is not a glob: {exc}") from None
+    return found
+
+
+def in_workspace(path: Path, what: str, root: Path | None) -> Path:
+    """`path`, when it (every link followed) is in the workspace `root` (None: unknown, not checked);
+    else refused, naming it and where it leads: the action reads and writes nothing outside the
+    workspace through a committed link."""
+    if root is None:
+        return path
+    top = Path.cwd()
+    if os.path.lexists(top / path) and not inside(root, top / path):
+        raise InputError(
+            f"{what}: {path} leads out of the workspace (to {cut(os.path.realpath(top / path))}) "
+            "through a link: not read, not written",
+            hint="copy the file into the workspace, or name another",
+        )
+    return path
 
 
 def _build_inputs(inputs: ActionInputs) -> dict[str, object]:

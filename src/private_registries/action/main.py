@@ -24,7 +24,7 @@ from pathlib import Path
 
 from private_registries import fixes, gha, views
 from private_registries.action import handover
-from private_registries.action.inputs import ActionInputs
+from private_registries.action.inputs import ActionInputs, in_workspace
 from private_registries.action.report import Report
 from private_registries.action.runner import Runner
 from private_registries.config import PasswordWithheld, Registry, merge
@@ -198,7 +198,8 @@ class MainStage:
             injection = inputs.inject_options([credential.server for credential in report.credentials])
             views.injected(console, inject(injection), injection)
         if inputs.convox_file:
-            result = convox(ConvoxOptions(file=Path(inputs.convox_file)), keychain)
+            file = in_workspace(Path(inputs.convox_file), "input convox-file", inputs.workspace_root)
+            result = convox(ConvoxOptions(file=file), keychain)
             if result.exports:
                 gha.export_env(self.env, result.exports)
             views.convox(console, result, exported=True)

@@ -47,7 +47,7 @@ from private_registries.deploy.workloads import (
     looks_like_pod_specs,
 )
 from private_registries.errors import InputError, Location, RegistriesError
-from private_registries.fsutil import atomic_write
+from private_registries.fsutil import TooLarge, atomic_write, read_bounded
 from private_registries.images import image_server
 
 KEY = "imagePullSecrets"
@@ -598,8 +598,9 @@ def _verify(
 
 def read(path: Path) -> str:
     try:
-        with path.open(encoding="utf-8", newline="") as handle:  # keep \r\n as it is
-            return handle.read()
+        return read_bounded(path).decode("utf-8")  # bytes decoded as they are: \r\n kept
+    except TooLarge as exc:
+        raise InputError(f"cannot read the manifest: {exc}") from None
     except FileNotFoundError:
         raise InputError(f"{path} does not exist") from None
     except IsADirectoryError:
