@@ -28,6 +28,12 @@ class Request:
         self.path = handler.path
         self.headers = handler.headers
 
+    def body(self) -> bytes:
+        """The request's body (read once: a keep-alive connection's next request starts after it)."""
+        if not hasattr(self, "_body"):
+            self._body = self.handler.rfile.read(int(self.headers.get("Content-Length") or 0))
+        return self._body
+
     def basic(self) -> tuple[str, str] | None:
         """The Basic credential sent, decoded as UTF-8 (as docker sends it), or None."""
         header = self.headers.get("Authorization", "")
@@ -104,7 +110,7 @@ class HostileServer:
                 server.requests.append(f"{self.command} {self.path}")
                 server.answer(Request(self, server.stopped))
 
-            do_GET = do_HEAD = do_POST = handle_one
+            do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = handle_one
 
         self.httpd = ThreadingHTTPServer((host, 0), Handler)
         self.httpd.daemon_threads = True

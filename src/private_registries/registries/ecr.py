@@ -7,19 +7,20 @@ serves every account of a group. ECR Public has one token, from us-east-1.
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from private_registries.aws import Aws, describe
+from private_registries.aws import UNREADABLE, Aws, describe
 from private_registries.config import Registry
 from private_registries.context import Context, Outcome
 from private_registries.credential import Credential
-from private_registries.errors import RegistriesError
+from private_registries.errors import RegistriesError, internal_error
 from private_registries.hosts import RegistryType, parse_ecr
 from private_registries.secret import Secret
+from private_registries.transport import NetworkFailure
 
 ECR_PUBLIC_REGION = "us-east-1"
 USERNAME = "AWS"
@@ -44,10 +45,13 @@ def resolve(registries: Sequence[Registry], context: Context) -> list[Outcome]:
 
     def exchange(group: _Group, indexes: list[int]) -> None:
         members = [registries[i] for i in indexes]
+        results: list[Outcome]
         try:
             results = _public(aws, group, members) if group.public else _private(aws, group, members)
-        except RegistriesError as error:
-            results = [error] * len(members)
+        except RegistriesError as error:  # the group's call failed: each of its registries, named
+            results = [_named(registry, error) for registry in members]
+        except Exception as exc:  # a bug met with one group costs that group only
+            results = [internal_error(registry.server, exc) for registry in members]
         for index, result in zip(indexes, results, strict=True):
             outcomes[index] = result
 
@@ -55,6 +59,13 @@ def resolve(registries: Sequence[Registry], context: Context) -> list[Outcome]:
         for future in [pool.submit(exchange, group, indexes) for group, indexes in groups.items()]:
             future.result()
     return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _named(registry: Registry, error: RegistriesError) -> RegistriesError:
+    """The group's failure as this registry's own: its message starts with the server."""
+    if error.message.startswith(f"{registry.server}: "):
+        return error
+    return error.reworded(f"{registry.server}: {error.message}", error.hint)
 
 
 def _group_of(registry: Registry, context: Context) -> _Group:
@@ -74,16 +85,17 @@ def _account(registry: Registry) -> str:
 def _private(aws: Aws, group: _Group, members: list[Registry]) -> list[Outcome]:
     accounts = sorted({_account(r) for r in members})
     call = f"ECR GetAuthorizationToken in {group.region} for {', '.join(accounts)}"
-    try:
-        client = aws.client("ecr", group.region, role=group.role, fips=group.fips)
-        answer = client.get_authorization_token(registryIds=accounts)
-    except RegistriesError:
-        raise
-    except Exception as exc:  # botocore's errors, described for a user
-        raise describe(exc, call, fork=aws.fork_pull_request) from None
-    by_account = {
-        _endpoint_account(d.get("proxyEndpoint", "")): d for d in answer.get("authorizationData", [])
-    }
+    call, found = _called(
+        aws,
+        call,
+        "ecr",
+        lambda: aws.client("ecr", group.region, role=group.role, fips=group.fips),
+        lambda client: client.get_authorization_token(registryIds=accounts),
+    )
+    listed = found.get("authorizationData") if isinstance(found, dict) else None
+    if not isinstance(listed, list) or not all(isinstance(d, dict) for d in listed):
+        raise aws.malformed(call, "ecr", "no authorizationData")
+    by_account = {_endpoint_account(d.get("proxyEndpoint")): d for d in listed}
     results: list[Outcome] = []
     for registry in members:
         data = by_account.get(_account(registry))
@@ -92,25 +104,73 @@ def _private(aws: Aws, group: _Group, members: list[Registry]) -> list[Outcome]:
                 RegistriesError(f"{registry.server}: {call}: AWS returned no token for this account")
             )
             continue
-        results.append(_credential(registry, data))
+        results.append(_credential(aws, call, "ecr", registry, data))
     return results
 
 
 def _public(aws: Aws, group: _Group, members: list[Registry]) -> list[Outcome]:
-    call = "ECR Public GetAuthorizationToken"
+    call, found = _called(
+        aws,
+        "ECR Public GetAuthorizationToken",
+        "ecr-public",
+        lambda: aws.client("ecr-public", ECR_PUBLIC_REGION, role=group.role),
+        lambda client: client.get_authorization_token(),
+    )
+    data = found.get("authorizationData") if isinstance(found, dict) else None
+    if not isinstance(data, dict):
+        raise aws.malformed(call, "ecr-public", "no authorizationData")
+    return [_credential(aws, call, "ecr-public", registry, data) for registry in members]
+
+
+def _called(
+    aws: Aws, call: str, service: str, make: Callable[[], Any], ask: Callable[[Any], Any]
+) -> tuple[str, Any]:
+    """The call's answer, and the call named with the endpoint it went to; botocore's failures (and the
+    transport's) described for a user."""
+    from botocore.parsers import ResponseParserError
+
     try:
-        client = aws.client("ecr-public", ECR_PUBLIC_REGION, role=group.role)
-        data = client.get_authorization_token()["authorizationData"]
+        client = make()
     except RegistriesError:
         raise
+    except Exception as exc:  # botocore's errors, described for a user
+        raise describe(exc, call, fork=aws.fork_pull_request) from None
+    call = f"{call} at {client.meta.endpoint_url}"
+    try:
+        return call, ask(client)
+    except NetworkFailure as failure:
+        raise aws.unreachable(call, service, failure) from None
+    except (ResponseParserError, *UNREADABLE):
+        api = "ECR Public" if service == "ecr-public" else "ECR"
+        raise aws.malformed(call, service, f"something that is not an {api} answer") from None
     except Exception as exc:
         raise describe(exc, call, fork=aws.fork_pull_request) from None
-    return [_credential(registry, data) for registry in members]
 
 
-def _credential(registry: Registry, data: dict[str, Any]) -> Credential:
-    token = Secret(data["authorizationToken"])
-    username, _, password = base64.b64decode(token.reveal()).decode().partition(":")
+def _credential(aws: Aws, call: str, service: str, registry: Registry, data: dict[str, Any]) -> Outcome:
+    """The registry's credential from its authorizationData, or its failure naming what was wrong."""
+    token = data.get("authorizationToken")
+    if token is None:
+        return _named(
+            registry, aws.malformed(call, service, "an authorizationData without an authorizationToken")
+        )
+    if isinstance(token, str):
+        Secret(token)  # masked, whatever it turns out to hold
+    try:
+        decoded = base64.b64decode(token, validate=True) if isinstance(token, str) else None
+    except ValueError:
+        decoded = None
+    if decoded is None:
+        return _named(registry, aws.malformed(call, service, "an authorizationToken that is not base64"))
+    try:
+        text = decoded.decode("utf-8")
+    except UnicodeDecodeError:
+        return _named(registry, aws.malformed(call, service, "an authorizationToken that is not UTF-8"))
+    username, colon, password = text.partition(":")
+    if not (colon and password):
+        return _named(
+            registry, aws.malformed(call, service, "an authorizationToken that is not USER:PASSWORD")
+        )
     expires = data.get("expiresAt")
     return Credential(
         replace(registry, username=username or USERNAME),
@@ -120,7 +180,9 @@ def _credential(registry: Registry, data: dict[str, Any]) -> Credential:
     )
 
 
-def _endpoint_account(endpoint: str) -> str:
-    """`https://123456789012.dkr.ecr.us-east-1.amazonaws.com` -> `123456789012`."""
+def _endpoint_account(endpoint: object) -> str:
+    """`https://123456789012.dkr.ecr.us-east-1.amazonaws.com` -> `123456789012` ("" if not a string)."""
+    if not isinstance(endpoint, str):
+        return ""
     host = endpoint.split("://", 1)[-1].split("/", 1)[0]
     return host.split(".", 1)[0]
