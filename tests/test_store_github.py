@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
+from private_registries.commands.manage import PASSWORD_ON_COMMAND_LINE as ON_COMMAND_LINE
 from private_registries.secret import MASKER
 from private_registries.sources import secret_name
 from tests.clirun import Result
@@ -76,7 +77,12 @@ def table(out: str) -> list[list[str]]:
 def test_add_seals_the_entry_into_one_secret(run: Run, github_api: GitHubAPI) -> None:
     result = run("add", "--repo", "octo/app", SERVER, "bob", CANARY)
 
-    assert (result.code, result.out, result.err) == (0, "Adding registry... OK\n", "")
+    # stderr: only the warning that a password given as an argument gets (commands/manage.py)
+    assert (result.code, result.out, result.err) == (
+        0,
+        "Adding registry... OK\n",
+        f"warning: {ON_COMMAND_LINE}\n",
+    )
     assert github_api.secrets[REPO] == {SECRET: github_api.secrets[REPO][SECRET]}
     assert sealed(github_api, REPO) == {"server": SERVER, "username": "bob", "password": CANARY}
 
@@ -255,8 +261,8 @@ def test_organization_store(run: Run, github_api: GitHubAPI) -> None:
 
 
 def test_organization_secret_keeps_its_selected_repositories(run: Run, github_api: GitHubAPI) -> None:
-    # More than one page (30) of selected repositories: PyGithub must follow the Link header.
-    selected = [f"octo/service-{n}" for n in range(35)]
+    # More than one page (100) of selected repositories: PyGithub must follow the Link header.
+    selected = [f"octo/service-{n}" for n in range(135)]
     github_api.repos.update({name: 2000 + n for n, name in enumerate(selected)})
     github_api.seed_secret(ORG, SECRET, "old", visibility="selected", selected=selected)
     github_api.seed_variable(ORG, VARIABLE, json.dumps([{"server": SERVER, "username": "old"}]))
@@ -267,7 +273,8 @@ def test_organization_secret_keeps_its_selected_repositories(run: Run, github_ap
     assert result.code == 0
     assert sealed(github_api, ORG)["password"] == CANARY
     assert github_api.visibility[ORG] == {SECRET: "selected", f"variable:{VARIABLE}": "private"}
-    assert sorted(github_api.selected[ORG][SECRET]) == [2000 + n for n in range(35)]
+    assert sorted(github_api.selected[ORG][SECRET]) == [2000 + n for n in range(135)]
+    assert ("GET", f"/{ORG}/actions/secrets/{SECRET}/repositories?page=2&per_page=100") in github_api.requests
 
 
 def test_unknown_organization(run: Run) -> None:

@@ -5,6 +5,9 @@ password) sealed into the Actions secret `REGISTRY_<SLUG>`, which a workflow han
 `secrets: ${{ toJSON(secrets) }}`, and its server and username in the plain Actions variable
 `PRIVATE_REGISTRIES`, which is what `list` can read.
 
+PyGithub's requests go through our Transport, with its bounds and a budget for a whole command
+(store/github_http.py): REGISTRIES_TIMEOUT and REGISTRIES_RETRIES apply as to every other server.
+
 PyGithub (and requests, urllib3) are imported inside the methods, so the local store never loads them.
 """
 
@@ -19,7 +22,7 @@ from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 from private_registries import __version__
 from private_registries.config import Registry
-from private_registries.errors import Caveat, GitHubError, NoSuchRegistry, StoreError
+from private_registries.errors import Caveat, ErrorKind, GitHubError, NoSuchRegistry, StoreError
 from private_registries.hosts import detect_type, parse_server
 from private_registries.secret import Secret
 from private_registries.sources import secret_name
@@ -33,14 +36,13 @@ if TYPE_CHECKING:
     from github.Repository import Repository
     from github.Variable import Variable
     from requests import RequestException
-    from urllib3.util.retry import Retry
+
+    from private_registries.transport import NetworkFailure, Transport
 
     Scope: TypeAlias = Repository | Environment | Organization
 
 DEFAULT_API_URL = "https://api.github.com"
 VARIABLE = "PRIVATE_REGISTRIES"
-TIMEOUT_SECONDS = 20
-# Retried with backoff (and Retry-After): GitHub's transient failures. Never 401/403: they will not heal.
 TOKEN_HINT = "set a token in GH_TOKEN or GITHUB_TOKEN, e.g.\n  export GH_TOKEN=$(gh auth token)"
 WORKFLOW_HINT = (
     "in a workflow, hand the secrets to the action instead:\n"
@@ -48,6 +50,15 @@ WORKFLOW_HINT = (
     "    secrets: ${{ toJSON(secrets) }}\n"
     "here, pass the credentials with --registries FILE, or keep them in the local store (no --repo/--org)"
 )
+API_HINT = (
+    "check GITHUB_API_URL (GitHub: https://api.github.com; GitHub Enterprise Server: https://HOST/api/v3)"
+)
+UNREACHABLE_HINT = "check GITHUB_API_URL (GitHub Enterprise Server: https://HOST/api/v3) and the network"
+STATUS_HINT = "GitHub may be having trouble (https://www.githubstatus.com); try again later"
+CA_HINT = "behind a TLS-intercepting proxy, point REQUESTS_CA_BUNDLE at its CA bundle"
+# What PyGithub raises, past its own exceptions, reading an answer of the wrong shape: JSON that does not
+# parse, a list where it wants an object, a Link to another host (an assert), a redirect it refuses.
+UNREADABLE = (ValueError, TypeError, AttributeError, KeyError, IndexError, AssertionError, RuntimeError)
 # What GitHub calls the permission to write variables, for a repository and for an organization.
 _VARIABLES_WRITE = {False: "actions_variables=write", True: "organization_actions_variables=write"}
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
@@ -58,11 +69,18 @@ T = TypeVar("T")
 class GitHubStore:
     """Registries kept as the Actions secrets of a repository, one of its environments, or an organization."""
 
-    def __init__(self, options: StoreOptions, token: Secret, api_url: str = DEFAULT_API_URL) -> None:
+    def __init__(
+        self,
+        options: StoreOptions,
+        token: Secret,
+        api_url: str = DEFAULT_API_URL,
+        transport: Transport | None = None,
+    ) -> None:
         if not (options.repo or options.org):
             raise ValueError("a GitHub store needs a repository or an organization")
         self.options = options
         self.api_url = api_url
+        self._transport = transport
         self.description = describe(options)
         self.caveats: list[Caveat] = []
         self._token = token
@@ -74,7 +92,9 @@ class GitHubStore:
         token = (env.get("GH_TOKEN") or env.get("GITHUB_TOKEN") or "").strip()
         if not token:
             raise GitHubError(f"{describe(options)}: no GitHub token", hint=TOKEN_HINT)
-        return cls(options, Secret(token), api_url(env))
+        from private_registries.transport import Transport, TransportOptions
+
+        return cls(options, Secret(token), api_url(env), Transport(TransportOptions.from_env(env)))
 
     # --- the Store protocol -------------------------------------------------------------------------
 
@@ -143,18 +163,28 @@ class GitHubStore:
             return repository.get_environment(environment)
 
     def _client(self) -> Github:
+        import math
+
         from github import Auth, Github
 
+        from private_registries.store.github_http import PER_PAGE, bounded
+        from private_registries.transport import Transport
+
+        if self._transport is None:
+            self._transport = Transport()
         # PyGithub waits 1 s between writes by default; a command makes two or three, so it need not.
-        return Github(
+        # Its timeout and retries are the transport's (its own connection is never used: see bounded).
+        github = Github(
             auth=Auth.Token(self._token.reveal()),
             base_url=self.api_url,
-            timeout=TIMEOUT_SECONDS,
-            retry=retry_policy(),
+            timeout=math.ceil(self._transport.options.read_timeout),
+            retry=0,
+            per_page=PER_PAGE,
             user_agent=f"private-registries/{__version__}",
             seconds_between_requests=None,
             seconds_between_writes=None,
         )
+        return bounded(github, self.api_url, self._transport)
 
     def _read_list(self, scope: Scope) -> tuple[list[Registry], Variable | None]:
         doing = f"read the variable {VARIABLE} of {self.description}"
@@ -198,11 +228,11 @@ class GitHubStore:
 
         doing = f"write the secret {name} of {self.description}"
         if not isinstance(scope, Organization):
-            with self._calling(doing):
+            with self._calling(doing), self._sealing(doing):
                 scope.create_secret(name, value)
             return
         existing = self._find(f"read the secret {name} of {self.description}", lambda: scope.get_secret(name))
-        with self._calling(doing):
+        with self._calling(doing), self._sealing(doing):
             # Replacing an organization secret keeps who may read it: never widen `selected` to `all`.
             if existing is None or existing.visibility == "all":
                 scope.create_secret(name, value, visibility="all")
@@ -227,7 +257,7 @@ class GitHubStore:
     def _parse_list(self, text: str) -> list[Registry]:
         where = f"{self.description}: variable {VARIABLE}"
         try:
-            data = json.loads(text)
+            data = json.loads(text) if isinstance(text, str) else None
         except (json.JSONDecodeError, RecursionError):
             data = None
         if not isinstance(data, list):
@@ -248,14 +278,43 @@ class GitHubStore:
     @contextlib.contextmanager
     def _calling(self, doing: str, *, not_found: tuple[str, str] | None = None) -> Iterator[None]:
         import requests
-        from github.GithubException import GithubException
+        from github.GithubException import BadAttributeException, GithubException
+
+        from private_registries.transport import NetworkFailure
 
         try:
             yield
         except GithubException as exc:
             raise self._refused(exc, doing, not_found) from None
+        except NetworkFailure as failure:
+            raise self._failed(failure, doing) from None
         except requests.RequestException as exc:
             raise self._unreachable(exc, doing) from None
+        except (*UNREADABLE, BadAttributeException) as exc:
+            # Only PyGithub runs in these blocks: this is its reading of an answer of the wrong shape.
+            raise GitHubError(
+                f"cannot {doing}: the GitHub API at {self.api_url} answered something PyGithub could not "
+                f"read ({type(exc).__name__}: {_said(exc)})",
+                kind=ErrorKind.PROTOCOL,
+                hint=API_HINT,
+            ) from None
+
+    @contextlib.contextmanager
+    def _sealing(self, doing: str) -> Iterator[None]:
+        """PyGithub seals a secret with the key GitHub gives: libsodium's, 32 bytes in base64."""
+        import binascii
+
+        from nacl.exceptions import CryptoError
+
+        try:
+            yield
+        except (binascii.Error, CryptoError) as exc:
+            raise GitHubError(
+                f"cannot {doing}: the GitHub API at {self.api_url} answered a public key for secrets that is "
+                f"not 32 bytes in base64 ({_said(exc)}), so nothing was sealed or written",
+                kind=ErrorKind.PROTOCOL,
+                hint=API_HINT,
+            ) from None
 
     def _refused(self, exc: GithubException, doing: str, not_found: tuple[str, str] | None) -> GitHubError:
         from github.GithubException import RateLimitExceededException
@@ -280,28 +339,52 @@ class GitHubStore:
         if status >= 500:
             return GitHubError(
                 f"cannot {doing}: GitHub answered {status} {said}, also when asked again".rstrip(),
-                hint="GitHub may be having trouble (https://www.githubstatus.com); try again later",
+                hint=STATUS_HINT,
             )
         return GitHubError(f"cannot {doing}: GitHub answered {status} {said}".rstrip())
+
+    def _failed(self, failure: NetworkFailure, doing: str) -> GitHubError:
+        """A request the transport gave up on, or one past the command's budget."""
+        api, kind = self.api_url, failure.kind
+        if kind == ErrorKind.TLS:
+            return GitHubError(
+                f"cannot {doing}: the TLS certificate of {api} could not be verified ({failure.reason})",
+                kind=kind,
+                hint=CA_HINT,
+            )
+        if kind == ErrorKind.UNREACHABLE:
+            return GitHubError(
+                f"cannot {doing}: the GitHub API at {api} is unreachable ({failure.reason})",
+                kind=kind,
+                hint=UNREACHABLE_HINT,
+            )
+        hints = {
+            ErrorKind.TIMEOUT: "GitHub may be slow; REGISTRIES_TIMEOUT raises the limit (seconds)",
+            ErrorKind.UNAVAILABLE: STATUS_HINT,
+        }
+        return GitHubError(
+            f"cannot {doing}: the GitHub API at {api}: {failure.reason}",
+            kind=kind,
+            hint=hints.get(kind, API_HINT),
+        )
 
     def _unreachable(self, exc: RequestException, doing: str) -> GitHubError:
         import requests
 
         if isinstance(exc, requests.exceptions.SSLError):
             return GitHubError(
-                f"cannot {doing}: the TLS certificate of {self.api_url} could not be verified",
-                hint="behind a TLS-intercepting proxy, point REQUESTS_CA_BUNDLE at its CA bundle",
+                f"cannot {doing}: the TLS certificate of {self.api_url} could not be verified", hint=CA_HINT
             )
         if isinstance(exc, requests.exceptions.Timeout):
             return GitHubError(
-                f"cannot {doing}: the GitHub API at {self.api_url} did not answer within {TIMEOUT_SECONDS} s",
-                hint="try again later",
+                f"cannot {doing}: the GitHub API at {self.api_url} did not answer in time",
+                hint="GitHub may be slow; REGISTRIES_TIMEOUT raises the limit (seconds)",
             )
         match = _ERRNO.search(str(exc))
         reason = match.group(1).strip() if match else type(exc).__name__
         return GitHubError(
             f"cannot {doing}: the GitHub API at {self.api_url} is unreachable ({reason})",
-            hint="check GITHUB_API_URL (GitHub Enterprise Server: https://HOST/api/v3) and the network",
+            hint=UNREACHABLE_HINT,
         )
 
     def _permission_hint(self, accepted: str | None) -> str:
@@ -330,24 +413,6 @@ def api_url(env: Mapping[str, str]) -> str:
             hint="e.g. https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server",
         )
     return url
-
-
-def retry_policy() -> Retry:
-    """Bounded retries with exponential backoff on transient answers; POST and PATCH are never repeated."""
-    from urllib3.util.retry import Retry
-
-    from private_registries.transport import RETRY_STATUSES
-
-    return Retry(
-        total=3,
-        connect=2,
-        read=1,
-        status=3,
-        backoff_factor=0.5,
-        status_forcelist=RETRY_STATUSES,
-        respect_retry_after_header=True,
-        raise_on_status=False,  # the last answer reaches PyGithub, which turns it into an exception
-    )
 
 
 def encode_list(registries: list[Registry]) -> str:
@@ -384,6 +449,12 @@ def _edit_variable(variable: Variable, text: str) -> bool:
         # edit() would reset the visibility to its default ("all"): keep what the organization chose.
         return variable.edit(text, visibility=variable.visibility)
     return variable.edit(text)
+
+
+def _said(exc: BaseException, limit: int = 200) -> str:
+    """An exception's words (they may quote a server), in bounded space."""
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _github_message(exc: GithubException) -> str:
