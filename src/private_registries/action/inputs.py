@@ -233,11 +233,15 @@ MAX_MATCHES = 10_000  # manifests a `manifests` input may name: far past any rea
 
 
 def workspace_root(env: Mapping[str, str]) -> Path | None:
-    """The container action's workspace mount, else GITHUB_WORKSPACE (a stage on a host)."""
-    for folder in (WORKSPACE, env.get("GITHUB_WORKSPACE", "")):
-        if folder and Path(folder).is_dir():
-            return Path(folder)
-    return None
+    """The workspace as this stage sees it: the container action's mount; on a host, GITHUB_WORKSPACE,
+    or the folder the step was started in when that is elsewhere (act's host mode starts a docker
+    action in the checkout, GITHUB_WORKSPACE naming a copy); None when no runner started it."""
+    if Path(WORKSPACE).is_dir():
+        return Path(WORKSPACE)
+    named = env.get("GITHUB_WORKSPACE", "")
+    if not named:
+        return None
+    return Path(named) if inside(Path(named), Path.cwd()) else Path.cwd()
 
 
 def workspace_glob(pattern: str, root: Path | None) -> list[Path]:
