@@ -243,6 +243,11 @@ def build_parsers(
         ("--ssh", "an SSH agent or keys for RUN --mount=type=ssh: default, or ID=SOCKET|KEY"),
         ("--build-context", "an extra build context: NAME=PATH|IMAGE|URL"),
         ("--annotation", "an annotation of the image"),
+        ("--add-host", "a host-to-IP mapping of RUN steps: HOST:IP"),
+        ("--allow", "an extra privileged entitlement: network.host, security.insecure"),
+        ("--attest", "attestation parameters: type=sbom,generator=IMAGE, type=provenance,mode=max"),
+        ("--no-cache-filter", "a stage built without the cache"),
+        ("--ulimit", "a ulimit of RUN steps: nofile=1024:1024"),
     ):
         buildx.add_argument(
             flag, action="append", default=[], metavar="VALUE", help=text + " (may be repeated)"
@@ -257,6 +262,11 @@ def build_parsers(
     buildx.add_argument("--sbom", metavar="VALUE", help="SBOM attestation (true, false)")
     buildx.add_argument("--network", metavar="MODE", help="the network of RUN steps (default, host, none)")
     buildx.add_argument("--builder", metavar="NAME", help="the buildx builder instance to use")
+    buildx.add_argument(
+        "--call", metavar="METHOD", help="evaluate the build instead (check, outline, targets; buildx 0.14+)"
+    )
+    buildx.add_argument("--cgroup-parent", metavar="CGROUP", help="the parent cgroup of RUN steps")
+    buildx.add_argument("--shm-size", metavar="SIZE", help="the size of /dev/shm in RUN steps, e.g. 2g")
     buildx.add_argument("--metadata-file", metavar="FILE", help="write the build's metadata (JSON) there")
     aws_defaults(build)
 

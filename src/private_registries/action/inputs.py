@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from private_registries.action.runner import WORKSPACE
@@ -71,6 +72,53 @@ def pairs(env: Mapping[str, str], name: str) -> dict[str, str]:
     return values
 
 
+def secret_pairs(values: Sequence[str], name: str, example: str) -> dict[str, str]:
+    """build-push-action's `secret-envs` (ID=ENV) and `secret-files` (ID=PATH) items."""
+    found: dict[str, str] = {}
+    for value in values:
+        key, eq, rest = value.partition("=")
+        if not eq or not key.strip() or not rest.strip():
+            raise InputError(
+                f"input {name}: {cut(value)!r} is not ID=VALUE", hint=f"e.g.\n  {name}: {example}"
+            )
+        found[key.strip()] = rest.strip()
+    return found
+
+
+OCI = "org.opencontainers.image."
+
+
+def oci_labels(env: Mapping[str, str], tags: Sequence[str]) -> dict[str, str]:
+    """The labels docker/metadata-action gives an image, from the GitHub context of the environment:
+    source and url (the repository's page), revision (the commit), created (now, RFC 3339 UTC, or
+    SOURCE_DATE_EPOCH), title (the repository's name), version (the first tag's tag part). None
+    without a GitHub context (no GITHUB_REPOSITORY: a stage run by hand builds as the CLI does)."""
+    repository = env.get("GITHUB_REPOSITORY", "").strip()
+    if not repository:
+        return {}
+    page = f"{(env.get('GITHUB_SERVER_URL') or 'https://github.com').rstrip('/')}/{repository}"
+    labels = {f"{OCI}source": page, f"{OCI}url": page, f"{OCI}title": repository.rsplit("/", 1)[-1]}
+    if env.get("GITHUB_SHA", "").strip():
+        labels[f"{OCI}revision"] = env["GITHUB_SHA"].strip()
+    epoch = env.get("SOURCE_DATE_EPOCH", "").strip()
+    moment = datetime.fromtimestamp(int(epoch), UTC) if epoch.isdigit() else datetime.now(UTC)
+    labels[f"{OCI}created"] = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    version = _tag_part(tags[0]) if tags else ""
+    if version:
+        labels[f"{OCI}version"] = version
+    return labels
+
+
+def _tag_part(reference: str) -> str:
+    """A reference's tag (`latest` when it names none), as metadata-action's version of one tag; "" for
+    a reference by digest alone."""
+    name = reference.split("@", 1)[0]
+    if "@" in reference and ":" not in name.rsplit("/", 1)[-1]:
+        return ""
+    last = name.rsplit("/", 1)[-1]
+    return last.partition(":")[2] or "latest"
+
+
 @dataclass(frozen=True, kw_only=True)
 class ActionInputs:
     registries: str = ""
@@ -109,6 +157,18 @@ class ActionInputs:
     annotations: Sequence[str] = ()
     network: str | None = None
     builder: str | None = None
+    add_hosts: Sequence[str] = ()
+    allow: Sequence[str] = ()
+    attests: Sequence[str] = ()
+    call: str | None = None
+    cgroup_parent: str | None = None
+    no_cache_filters: Sequence[str] = ()
+    secret_envs: Mapping[str, str] = field(default_factory=dict)  # ID -> ENV
+    secret_files: Mapping[str, str] = field(default_factory=dict)  # ID -> PATH
+    shm_size: str | None = None
+    ulimits: Sequence[str] = ()
+    # the OCI labels docker/metadata-action gives, from the GitHub context (oci-labels: false: none)
+    oci_labels: Mapping[str, str] = field(default_factory=dict)
     manifests: Sequence[str] = ()
     pull_secret_name: str = DEFAULT_NAME
     namespace: str = ""
@@ -153,6 +213,17 @@ class ActionInputs:
             annotations=lines(env, "annotations"),
             network=raw(env, "network") or None,
             builder=raw(env, "builder") or None,
+            add_hosts=items(env, "add-hosts"),
+            allow=items(env, "allow"),
+            attests=lines(env, "attests"),
+            call=raw(env, "call") or None,
+            cgroup_parent=raw(env, "cgroup-parent") or None,
+            no_cache_filters=items(env, "no-cache-filters"),
+            secret_envs=secret_pairs(items(env, "secret-envs"), "secret-envs", "GIT_AUTH_TOKEN=MY_TOKEN_VAR"),
+            secret_files=secret_pairs(lines(env, "secret-files"), "secret-files", "npmrc=./.npmrc"),
+            shm_size=raw(env, "shm-size") or None,
+            ulimits=lines(env, "ulimit"),
+            oci_labels=oci_labels(env, items(env, "tags")) if flag(env, "oci-labels", True) else {},
             manifests=items(env, "manifests"),
             pull_secret_name=check_name(
                 raw(env, "pull-secret-name") or DEFAULT_NAME, "input pull-secret-name"
@@ -183,9 +254,14 @@ class ActionInputs:
 
     def build_options(self, dockerfile: DockerfileOptions) -> BuildOptions:
         platforms = list(self.platforms) or ([self.platform] if self.platform else [])
+        secrets = [
+            *self.build_secrets,
+            *(f"id={name},env={variable}" for name, variable in self.secret_envs.items()),
+            *(f"id={name},src={path}" for name, path in self.secret_files.items()),
+        ]
         spec = BuildSpec(
             tags=self.tags,
-            labels=self.labels,
+            labels={**self.oci_labels, **self.labels},  # the user's labels win
             platforms=platforms,
             pull=self.pull,
             no_cache=self.no_cache,
@@ -193,7 +269,7 @@ class ActionInputs:
             load=self.load,
             cache_from=self.cache_from,
             cache_to=self.cache_to,
-            secrets=self.build_secrets,
+            secrets=secrets,
             ssh=self.ssh,
             build_contexts=self.build_contexts,
             outputs=self.outputs,
@@ -202,6 +278,14 @@ class ActionInputs:
             annotations=self.annotations,
             network=self.network,
             builder=self.builder,
+            add_hosts=self.add_hosts,
+            allow=self.allow,
+            attests=self.attests,
+            call=self.call,
+            cgroup_parent=self.cgroup_parent,
+            no_cache_filters=self.no_cache_filters,
+            shm_size=self.shm_size,
+            ulimits=self.ulimits,
         )
         return BuildOptions(dockerfile=dockerfile, spec=spec, check=self.check)
 
@@ -306,6 +390,16 @@ def _build_inputs(inputs: ActionInputs) -> dict[str, object]:
         "annotations": inputs.annotations,
         "network": inputs.network,
         "builder": inputs.builder,
+        "add-hosts": inputs.add_hosts,
+        "allow": inputs.allow,
+        "attests": inputs.attests,
+        "call": inputs.call,
+        "cgroup-parent": inputs.cgroup_parent,
+        "no-cache-filters": inputs.no_cache_filters,
+        "secret-envs": inputs.secret_envs,
+        "secret-files": inputs.secret_files,
+        "shm-size": inputs.shm_size,
+        "ulimit": inputs.ulimits,
     }
 
 
@@ -334,6 +428,14 @@ _INPUT_NAMES = {
     "--annotation": "annotations",
     "--network": "network",
     "--builder": "builder",
+    "--add-host": "add-hosts",
+    "--allow": "allow",
+    "--attest": "attests",
+    "--call": "call",
+    "--cgroup-parent": "cgroup-parent",
+    "--no-cache-filter": "no-cache-filters",
+    "--shm-size": "shm-size",
+    "--ulimit": "ulimit",
     "--name": "pull-secret-name",
     "--namespace": "namespace",
 }

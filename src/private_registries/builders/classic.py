@@ -36,8 +36,20 @@ class ClassicBuilder:
 
     def refuses(self, spec: BuildSpec) -> dict[str, str]:
         refused: dict[str, str] = {}
-        buildkit = {"--secret": spec.secrets, "--ssh": spec.ssh, "--output": spec.outputs}
+        buildkit = {
+            "--secret": spec.secrets,
+            "--ssh": spec.ssh,
+            "--output": spec.outputs,
+            "--add-host": spec.add_hosts,
+        }
         buildx = {
+            "--allow": spec.allow,
+            "--attest": spec.attests,
+            "--call": spec.call,
+            "--cgroup-parent": spec.cgroup_parent,
+            "--no-cache-filter": spec.no_cache_filters,
+            "--shm-size": spec.shm_size,
+            "--ulimit": spec.ulimits,
             "--cache-to": spec.cache_to,
             "--build-context": spec.build_contexts,
             "--provenance": spec.provenance,

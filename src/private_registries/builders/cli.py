@@ -53,8 +53,17 @@ class CliBuilder:
 
     def refuses(self, spec: BuildSpec) -> dict[str, str]:
         if self.buildx:
+            if spec.call:
+                self._check_call()
             return {}
         only_buildx = {
+            "--allow": spec.allow,
+            "--attest": spec.attests,
+            "--call": spec.call,
+            "--cgroup-parent": spec.cgroup_parent,
+            "--no-cache-filter": spec.no_cache_filters,
+            "--shm-size": spec.shm_size,  # the daemon's BuildKit before Docker 23 ignores them
+            "--ulimit": spec.ulimits,
             "--cache-to": spec.cache_to,
             "--build-context": spec.build_contexts,
             "--provenance": spec.provenance,
@@ -66,6 +75,30 @@ class CliBuilder:
         if len(spec.platforms) > 1:
             refused["--platform with several platforms"] = "buildx"
         return refused
+
+    def _check_call(self) -> None:
+        """`--call` came with buildx 0.14 (0.13 had only the experimental `--print`): refused, naming
+        the version in use, when this buildx's `build --help` has no such flag."""
+        try:
+            helped = subprocess.run(
+                [self.cli, "buildx", "build", "--help"], env=dict(self.env), capture_output=True, text=True,
+                timeout=_LOOKUP_SECONDS, check=False,
+            )  # fmt: skip
+            version = subprocess.run(
+                [self.cli, "buildx", "version"], env=dict(self.env), capture_output=True, text=True,
+                timeout=_LOOKUP_SECONDS, check=False,
+            )  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired):
+            return  # buildx itself says what it cannot do
+        if re.search(r"(?m)^\s+--call\b", helped.stdout):
+            return
+        found = re.search(r"github\.com/docker/buildx v?(\d+\.\d+\.\d+)", version.stdout)
+        which = f"buildx {found[1]}" if found else "the buildx in use"
+        raise InputError(
+            f"--call: {which} has no --call (BuildKit's evaluation of a build, e.g. check); "
+            "buildx 0.14 and later have it",
+            hint="install buildx 0.14 or later (docker/setup-buildx-action in a workflow), or drop --call",
+        )
 
     def check_dockerfile(self, text: str, path: str) -> None:
         pass  # BuildKit reads whatever the parser read; its frontend says the rest
@@ -115,6 +148,11 @@ class CliBuilder:
             "--output": spec.outputs,
             "--annotation": spec.annotations,
             "--build-context": [f"{name}={value}" for name, value in spec.build_contexts.items()],
+            "--add-host": spec.add_hosts,
+            "--allow": spec.allow,
+            "--attest": spec.attests,
+            "--no-cache-filter": spec.no_cache_filters,
+            "--ulimit": spec.ulimits,
         }
         once = {
             "--file": str(dockerfile.file) if dockerfile.file else None,
@@ -124,6 +162,9 @@ class CliBuilder:
             "--sbom": spec.sbom,
             "--network": spec.network,
             "--builder": spec.builder,
+            "--call": spec.call,
+            "--cgroup-parent": spec.cgroup_parent,
+            "--shm-size": spec.shm_size,
             "--iidfile": str(scratch / "iid") if spec.image_output else None,
             "--metadata-file": str(scratch / "metadata.json") if self.buildx else None,
         }
@@ -181,7 +222,7 @@ class CliBuilder:
             metadata = {"containerimage.config.digest": image_id}
             if pushed:
                 metadata["containerimage.digest"] = next(iter(pushed.values()))
-        if not image_id and not spec.outputs:
+        if not image_id and not spec.outputs and not spec.evaluates:
             raise BuildError("the build finished without an image ID")
         return Built(image_id, pushed, metadata)
 

@@ -45,12 +45,27 @@ class BuildSpec:
     annotations: Sequence[str] = ()
     network: str | None = None
     builder: str | None = None
+    add_hosts: Sequence[str] = ()  # HOST:IP
+    allow: Sequence[str] = ()  # entitlements: network.host, security.insecure
+    attests: Sequence[str] = ()  # type=sbom,generator=IMAGE
+    call: str | None = None  # BuildKit's --call (buildx 0.14+): build, check, outline, targets
+    cgroup_parent: str | None = None
+    no_cache_filters: Sequence[str] = ()  # stages built without cache
+    shm_size: str | None = None  # 2g
+    ulimits: Sequence[str] = ()  # nofile=1024:1024
     extra_args: Sequence[str] = ()  # after `--`: to buildx as they are
+
+    @property
+    def evaluates(self) -> bool:
+        """Whether the build is asked for an evaluation (`--call check`, ...) rather than a result."""
+        return bool(self.call) and self.call != "build"
 
     @property
     def image_output(self) -> bool:
         """Whether the result is an image with an ID (buildx refuses an image ID file for a local or
-        tar output, which export files only)."""
+        tar output, which export files only; an evaluation gives none)."""
+        if self.evaluates:
+            return False
         return not any(entry(output).get("type") in {"local", "tar"} for output in self.outputs)
 
     def pushed_names(self) -> list[str]:
@@ -89,6 +104,19 @@ def entry(value: str, *, cache: bool = False) -> dict[str, str]:
         return {}
     pairs = (field.partition("=") for field in fields)
     return {key.strip().lower(): item for key, _, item in pairs if key.strip()}
+
+
+def secret_envs(secrets: Sequence[str]) -> list[str]:
+    """The environment variables the build's secrets read (`id=NAME,env=VARIABLE`, or a `type=env`
+    secret's `src`/`id`): their values are secrets, masked before the build runs."""
+    names = []
+    for value in secrets:
+        fields = entry(value)
+        if fields.get("env"):
+            names.append(fields["env"])
+        elif fields.get("type") == "env":
+            names.append(fields.get("src") or fields.get("source") or fields.get("id", ""))
+    return [name for name in names if name]
 
 
 def _true(text: str) -> bool:

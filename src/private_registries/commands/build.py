@@ -39,6 +39,14 @@ def run(args: argparse.Namespace, env: Mapping[str, str], console: Console) -> i
         annotations=args.annotation,
         network=args.network,
         builder=args.builder,
+        add_hosts=args.add_host,
+        allow=args.allow,
+        attests=args.attest,
+        call=args.call,
+        cgroup_parent=args.cgroup_parent,
+        no_cache_filters=args.no_cache_filter,
+        shm_size=args.shm_size,
+        ulimits=args.ulimit,
         extra_args=args.extra_args,
     )
     options = BuildOptions(
@@ -58,7 +66,9 @@ def run(args: argparse.Namespace, env: Mapping[str, str], console: Console) -> i
             atomic_write(Path(args.metadata_file), json.dumps(result.metadata, indent=2).encode(), mode=0o644)
         except OSError as exc:
             raise InputError(f"cannot write {args.metadata_file}: {exc.strerror}") from None
-    if result.image_id:
+    if spec.evaluates:
+        console.echo(f"Evaluated (call {spec.call})")
+    elif result.image_id:
         console.echo(f"Built {result.image_id}" + (f" ({', '.join(result.tags)})" if result.tags else ""))
     else:  # files only (a local or tar output): no image
         console.echo(f"Built, no image ID (output {', '.join(spec.outputs)})")

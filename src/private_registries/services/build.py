@@ -10,11 +10,12 @@ from typing import Protocol
 
 from private_registries import builders
 from private_registries.builders import BuildSpec, Engine
+from private_registries.builders.spec import secret_envs
 from private_registries.dockerfile import DockerfileOptions
 from private_registries.errors import Failures, InputError, RegistriesError
 from private_registries.images import parse_image
 from private_registries.keychain import Keychain
-from private_registries.secret import MASKER, basic_auth
+from private_registries.secret import MASKER, Secret, basic_auth
 from private_registries.services.check import CheckResult, check_images
 from private_registries.services.images import images
 
@@ -67,6 +68,9 @@ class BuildResult:
 
 def build(options: BuildOptions, keychain: Keychain, progress: BuildProgress) -> BuildResult:
     spec = options.spec
+    for name in secret_envs(spec.secrets):  # a secret's value from the environment: masked from now on
+        if keychain.context.env.get(name):
+            Secret(keychain.context.env[name])
     context = options.dockerfile.context
     if not context.is_dir():
         raise InputError(f"build context {context} is not a folder")
