@@ -245,3 +245,26 @@ def test_call_is_refused_by_a_buildx_that_has_none(
     assert result.code != 0
     assert "--call: buildx 0.13.1 has no --call" in result.text
     assert "buildx 0.14 and later have it" in result.text
+
+
+@pytest.mark.parametrize("has_call", [True, False])
+def test_call_goes_to_a_buildx_that_has_it(tmp_path: Path, has_call: bool) -> None:
+    """A stand-in docker CLI whose buildx answers as 0.14 (`--call` in its help) or 0.13 does."""
+    flag = "      --call string                   Set method for evaluating build" if has_call else ""
+    version = "0.14.0" if has_call else "0.13.1"
+    cli = tmp_path / "docker"
+    cli.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$2" = version ]; then echo "github.com/docker/buildx v{version} 171fcbe"; exit 0; fi\n'
+        f"printf 'Flags:\\n{flag}\\n      --cgroup-parent string\\n'\n"
+    )
+    cli.chmod(0o755)
+    builder = CliBuilder(str(cli), {}, buildx=True)
+    spec = BuildSpec(call="check")
+    if has_call:
+        assert builder.refuses(spec) == {}
+        args = builder.arguments(DockerfileOptions(context=Path("app")), spec, tmp_path)
+        assert ("--call", "check") in set(itertools.pairwise(args)) and "--iidfile" not in args
+    else:
+        with pytest.raises(InputError, match=r"--call: buildx 0\.13\.1 has no --call.*0\.14 and later"):
+            builder.refuses(spec)
