@@ -35,10 +35,10 @@ def environment(env: dict[str, str], tmp_path: Path, dockerd: Dockerd) -> dict[s
             "REGISTRIES_DOCKER_CLI": str(tool("docker"))}  # fmt: skip
 
 
-def start(env: dict[str, str], *argv: str) -> subprocess.Popen[str]:
+def start(env: dict[str, str], *argv: str, cwd: Path | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "private_registries", *argv],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
     )  # fmt: skip
 
 
@@ -133,7 +133,8 @@ def test_a_main_stage_cancelled_during_the_build_is_undone_by_post(
         "INPUT_REGISTRIES": json.dumps([entry]), "INPUT_CONTEXT": str(context), "INPUT_NETWORK": "host",
         "INPUT_NO-CACHE": "true",
     }  # fmt: skip
-    process = start(stage_env, "action", "main", str(temp), str(tmp_path))
+    # started in the workspace, as the runner starts a step
+    process = start(stage_env, "action", "main", str(temp), str(tmp_path), cwd=tmp_path)
     assert process.stdout is not None
     seen = ""
     deadline = time.monotonic() + 120
@@ -152,7 +153,7 @@ def test_a_main_stage_cancelled_during_the_build_is_undone_by_post(
     post_env = {**stage_env, **{f"STATE_{name}": value for name, value in saved.items()}}
     post = subprocess.run(
         [sys.executable, "-m", "private_registries", "action", "post", str(temp), str(tmp_path)],
-        env=post_env, capture_output=True, text=True, timeout=60,
+        env=post_env, capture_output=True, text=True, timeout=60, cwd=tmp_path,
     )  # fmt: skip
     assert post.returncode == 0, post.stdout + post.stderr
     assert private_registry.server not in json.loads((job_config / "config.json").read_text()).get(
