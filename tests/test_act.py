@@ -43,6 +43,18 @@ def act(dockerd: Dockerd, act_image: str) -> Iterator[ActJob]:
 ROLE = "arn:aws:iam::123456789012:role/ecr-pull"
 
 
+def pull_request(number: int, head: str, ref: str) -> dict[str, object]:
+    """A pull_request event's payload, from `head` (a fork when it is not octo/app) into octo/app."""
+    head_repo: dict[str, object] = {"full_name": head, **({"fork": True} if head != "octo/app" else {})}
+    return {
+        "pull_request": {
+            "number": number,
+            "head": {"repo": head_repo, "ref": ref},
+            "base": {"repo": {"full_name": "octo/app"}, "ref": "main"},
+        }
+    }
+
+
 def registry_secret(reg: PrivateRegistry) -> tuple[str, str]:
     """A REGISTRY_* secret as `registries add --repo` writes it."""
     from private_registries.sources import secret_name
@@ -200,13 +212,7 @@ jobs:
         env:
           PASSWORD: ${{{{ secrets.PASSWORD }}}}
 """
-    payload = {
-        "pull_request": {
-            "number": 7,
-            "head": {"repo": {"full_name": "octo/app"}, "ref": "feature"},
-            "base": {"repo": {"full_name": "octo/app"}, "ref": "main"},
-        }
-    }
+    payload = pull_request(7, "octo/app", "feature")
     run = act.run(
         workflow, secrets={"PASSWORD": private_registry.password}, event="pull_request", payload=payload
     )
@@ -353,13 +359,7 @@ jobs:
           HARBOR_TOKEN: ${{{{ secrets.HARBOR_TOKEN }}}}
       - run: echo "went on" > "$RESULTS/after"
 """
-    payload = {
-        "pull_request": {
-            "number": 9,
-            "head": {"repo": {"full_name": "stranger/app", "fork": True}, "ref": "patch-1"},
-            "base": {"repo": {"full_name": "octo/app"}, "ref": "main"},
-        }
-    }
+    payload = pull_request(9, "stranger/app", "patch-1")
     run = act.run(workflow, event="pull_request", payload=payload)  # no secrets, as for a fork
     assert run.code == 0, run.log[-6000:]
     assert run.results["after"].strip() == "went on"
@@ -431,13 +431,7 @@ def test_the_readmes_pull_request_check(
     base image is pullable, and fails with the line's annotation when one is not."""
     harbor, _ = readme_registries
     workflow = readme_workflow("base-images", {"harbor.example.org": harbor.server})
-    payload = {
-        "pull_request": {
-            "number": 3,
-            "head": {"repo": {"full_name": "octo/app"}, "ref": "bump"},
-            "base": {"repo": {"full_name": "octo/app"}, "ref": "main"},
-        }
-    }
+    payload = pull_request(3, "octo/app", "bump")
     act.write("Dockerfile", f"FROM {harbor.reference}\n")
     good = act.run(workflow, secrets={"HARBOR_TOKEN": harbor.password}, event="pull_request", payload=payload)
     assert good.code == 0, good.log[-6000:]
