@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import requests
-import yaml
 
 from private_registries.builders.classic import _follow
 from private_registries.errors import BuildError
@@ -15,18 +14,8 @@ from tests.clirun import Result, run_process
 from tests.servers.aws import AwsFront
 from tests.servers.distribution import Registry
 from tests.servers.dockerd import Dockerd
-from tests.servers.fixtures import ECR_ACCOUNT, PrivateRegistry, push
+from tests.servers.fixtures import ECR_ACCOUNT, PrivateRegistry, basic, entries_file, push
 from tests.servers.tokenserver import TokenServer
-
-
-def entries_file(tmp_path: Path, entries: list[dict[str, object]]) -> Path:
-    path = tmp_path / "registries.yml"
-    path.write_text(yaml.safe_dump(entries))
-    return path
-
-
-def basic(reg: PrivateRegistry, **extra: object) -> dict[str, object]:
-    return {"server": reg.server, "username": reg.username, "password": reg.password, **extra}
 
 
 def ecr(reg: PrivateRegistry) -> dict[str, object]:

@@ -21,9 +21,9 @@ from private_registries.builders.cli import CliBuilder
 from private_registries.dockerfile import DockerfileOptions
 from private_registries.errors import InputError
 from tests.servers.dockerd import Dockerd
-from tests.servers.fixtures import PrivateRegistry
+from tests.servers.fixtures import PrivateRegistry, basic, entries_file
 from tests.servers.runner import read_file_command
-from tests.test_buildx import basic, buildx_env, context_with, entries_file, registries
+from tests.test_buildx import buildx_env, context_with, registries
 
 GITHUB = {
     "GITHUB_SERVER_URL": "https://github.example.com",

@@ -16,24 +16,13 @@ from pathlib import Path
 
 import pytest
 import requests
-import yaml
 
 from tests.clirun import Result, run_process
 from tests.servers.aws import AwsFront
 from tests.servers.distribution import Registry
 from tests.servers.dockerd import Dockerd
-from tests.servers.fixtures import ECR_ACCOUNT, PrivateRegistry, push
+from tests.servers.fixtures import ECR_ACCOUNT, PrivateRegistry, basic, entries_file, push
 from tests.servers.images import DEBIAN_DOCKER_CLI
-
-
-def entries_file(tmp_path: Path, entries: list[dict[str, object]]) -> Path:
-    path = tmp_path / "registries.yml"
-    path.write_text(yaml.safe_dump(entries))
-    return path
-
-
-def basic(reg: PrivateRegistry) -> dict[str, object]:
-    return {"server": reg.server, "username": reg.username, "password": reg.password}
 
 
 def buildkit_env(env: dict[str, str], dockerd: Dockerd, tmp_path: Path, **extra: str) -> dict[str, str]:

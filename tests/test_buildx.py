@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 import requests
-import yaml
 
 from private_registries.action.inputs import ActionInputs
 from private_registries.builders import BuildSpec, Engine, choose
@@ -30,7 +29,7 @@ from private_registries.services.images import images
 from tests.clirun import Result, run_process
 from tests.servers.distribution import Registry
 from tests.servers.dockerd import Dockerd
-from tests.servers.fixtures import BASE_IMAGE, PrivateRegistry, docker_config_for, push
+from tests.servers.fixtures import BASE_IMAGE, PrivateRegistry, basic, docker_config_for, entries_file, push
 from tests.servers.images import import_image
 from tests.servers.tools import debian12_cli, plugins_config, tool
 
@@ -59,16 +58,6 @@ def containerd_dockerd() -> Iterator[Dockerd]:
         yield daemon
     finally:
         daemon.stop()
-
-
-def entries_file(tmp_path: Path, entries: list[dict[str, object]]) -> Path:
-    path = tmp_path / "registries.yml"
-    path.write_text(yaml.safe_dump(entries))
-    return path
-
-
-def basic(reg: PrivateRegistry) -> dict[str, object]:
-    return {"server": reg.server, "username": reg.username, "password": reg.password}
 
 
 def buildx_env(env: dict[str, str], dockerd: Dockerd, tmp_path: Path, **extra: str) -> dict[str, str]:

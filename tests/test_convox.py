@@ -18,7 +18,7 @@ from private_registries.deploy import convox
 from tests.clirun import Result, run, run_process
 from tests.servers.aws import AwsFront
 from tests.servers.dockerd import Dockerd
-from tests.servers.fixtures import PrivateRegistry, pull_fresh
+from tests.servers.fixtures import PrivateRegistry, entries_file, pull_fresh
 
 DATA = Path(__file__).parent / "data" / "convox"
 NGC_KEY = "nvapi-canary-NGC-2718"
@@ -28,12 +28,6 @@ def copy(tmp_path: Path, name: str) -> Path:
     target = tmp_path / "convox.yml"
     shutil.copy(DATA / name, target)
     return target
-
-
-def entries_file(tmp_path: Path, entries: list[dict[str, object]]) -> Path:
-    path = tmp_path / "registries.yml"
-    path.write_text(yaml.safe_dump(entries))
-    return path
 
 
 def convox_cmd(capsys: pytest.CaptureFixture[str], env: dict[str, str], *argv: str) -> Result:

@@ -11,20 +11,14 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
-
 from private_registries.signals import GRACE
 from tests.servers.dockerd import Dockerd
-from tests.servers.fixtures import PrivateRegistry
+from tests.servers.fixtures import PrivateRegistry, basic, entries_file
 from tests.servers.tools import plugins_config, tool
 
 
 def entries(tmp_path: Path, reg: PrivateRegistry) -> Path:
-    path = tmp_path / "registries.yml"
-    path.write_text(
-        yaml.safe_dump([{"server": reg.server, "username": reg.username, "password": reg.password}])
-    )
-    return path
+    return entries_file(tmp_path, [basic(reg)])
 
 
 def environment(env: dict[str, str], tmp_path: Path, dockerd: Dockerd) -> dict[str, str]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.servers.aws import AwsFront
 from tests.servers.distribution import Registry, outward_address
@@ -39,6 +40,18 @@ class PrivateRegistry:
     @property
     def reference(self) -> str:
         return f"{self.server}/{self.image}"
+
+
+def entries_file(tmp_path: Path, entries: list[dict[str, object]]) -> Path:
+    """A registries file (`--registries FILE`) holding these entries."""
+    path = tmp_path / "registries.yml"
+    path.write_text(yaml.safe_dump(entries))
+    return path
+
+
+def basic(reg: PrivateRegistry, **extra: object) -> dict[str, object]:
+    """The registry's one account as an entry, with a password."""
+    return {"server": reg.server, "username": reg.username, "password": reg.password, **extra}
 
 
 def docker_config_for(path: Path, auths: dict[str, tuple[str, str]]) -> Path:
