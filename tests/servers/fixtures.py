@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from tests.servers.aws import AwsFront
+from tests.servers.clouds import ACR_USERNAME, AcrFront, DockerIdentity, EntraId, GoogleCloud
 from tests.servers.distribution import Registry, outward_address
 from tests.servers.dockerd import Dockerd
 from tests.servers.images import import_image
@@ -198,3 +199,117 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
 def moto(moto_server: MotoServer) -> MotoServer:
     moto_server.reset()
     return moto_server
+
+
+# --- keyless clouds: Google Artifact Registry, Azure Container Registry, Docker Hub through OIDC ---
+
+GCP_SERVICE_ACCOUNT = "puller@bench-project.iam.gserviceaccount.com"
+AZURE_TENANT = "11111111-2222-4333-8444-555555555555"
+AZURE_CLIENT = "66666666-7777-4888-9999-000000000000"
+DOCKER_CONNECTION = "123e4567-e89b-42d3-a456-426614174000"
+DOCKER_ORGANISATION = "benchorg"
+
+
+@pytest.fixture
+def google_cloud(oidc: OidcIssuer) -> Iterator[GoogleCloud]:
+    """Google's STS and IAM Credentials: the provider admits the issuer's subject, which may
+    impersonate GCP_SERVICE_ACCOUNT."""
+    cloud = GoogleCloud(oidc, subjects={oidc.subject}, service_accounts={GCP_SERVICE_ACCOUNT: {oidc.subject}})
+    yield cloud
+    cloud.stop()
+
+
+@pytest.fixture
+def gar_registry_factory(
+    registry_factory: Callable[..., Registry], dockerd: Dockerd, tmp_path: Path
+) -> Callable[[str], PrivateRegistry]:
+    """A "GAR" whose only account is oauth2accesstoken with the given token, holding gcp/app:1."""
+
+    def start(token: str) -> PrivateRegistry:
+        registry = registry_factory(users={"oauth2accesstoken": token})
+        return stocked(registry, "oauth2accesstoken", token, "gcp/app:1", dockerd, tmp_path)
+
+    return start
+
+
+@pytest.fixture
+def gar_registry(
+    gar_registry_factory: Callable[[str], PrivateRegistry], google_cloud: GoogleCloud
+) -> PrivateRegistry:
+    """A "GAR" accepting the federated token (direct resource access, no service account)."""
+    return gar_registry_factory(google_cloud.federated_token)
+
+
+@pytest.fixture
+def gar_sa_registry(
+    gar_registry_factory: Callable[[str], PrivateRegistry], google_cloud: GoogleCloud
+) -> PrivateRegistry:
+    """A "GAR" accepting only GCP_SERVICE_ACCOUNT's access token (impersonation)."""
+    return gar_registry_factory(google_cloud.access_token)
+
+
+@pytest.fixture
+def entra(oidc: OidcIssuer, tmp_path: Path) -> Iterator[EntraId]:
+    """Entra ID with AZURE_TENANT, whose app AZURE_CLIENT federates the issuer's subject."""
+    service = EntraId(oidc, tmp_path, tenants={AZURE_TENANT: {AZURE_CLIENT: {oidc.subject}}})
+    yield service
+    service.stop()
+
+
+@dataclass
+class AcrRegistry:
+    """An "ACR": the front a test logs in to, the registry behind it, and the image it holds."""
+
+    front: AcrFront
+    image: str
+
+    @property
+    def server(self) -> str:
+        return self.front.server
+
+    @property
+    def reference(self) -> str:
+        return f"{self.server}/{self.image}"
+
+    @property
+    def username(self) -> str:
+        return ACR_USERNAME
+
+    @property
+    def password(self) -> str:
+        return self.front.refresh_token
+
+
+@pytest.fixture
+def acr_registry(
+    registry_factory: Callable[..., Registry], dockerd: Dockerd, tmp_path: Path, entra: EntraId
+) -> Iterator[AcrRegistry]:
+    """An "ACR" trusting AZURE_TENANT, holding azure/app:1 (pushed to the registry behind it)."""
+    password = "acr-backend-" + secrets.token_hex(8)
+    backend = registry_factory(users={"backend": password})
+    stocked(backend, "backend", password, "azure/app:1", dockerd, tmp_path)
+    front = AcrFront(entra, backend, tenant=AZURE_TENANT)
+    yield AcrRegistry(front, "azure/app:1")
+    front.stop()
+
+
+@pytest.fixture
+def docker_identity(oidc: OidcIssuer) -> Iterator[DockerIdentity]:
+    """Docker's identity service with one OIDC connection, DOCKER_CONNECTION of DOCKER_ORGANISATION."""
+    service = DockerIdentity(oidc, connections={DOCKER_CONNECTION: DOCKER_ORGANISATION})
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def hub_registry(
+    registry_factory: Callable[..., Registry],
+    dockerd: Dockerd,
+    tmp_path: Path,
+    docker_identity: DockerIdentity,
+) -> PrivateRegistry:
+    """A "Docker Hub" whose only account is the organisation with the identity service's token."""
+    registry = registry_factory(users={DOCKER_ORGANISATION: docker_identity.access_token})
+    return stocked(
+        registry, DOCKER_ORGANISATION, docker_identity.access_token, "benchorg/app:1", dockerd, tmp_path
+    )
