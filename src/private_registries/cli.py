@@ -25,6 +25,7 @@ COMMANDS = {
     "images": "images:run",
     "check": "check:run",
     "build": "build:run",
+    "merge": "merge:run",
     "exec": "run:run",
     "action": "action:run",
     "pull-secret": "pullsecret:run",
@@ -227,6 +228,12 @@ def build_parsers(
     build.add_argument("--pull", action="store_true", help="always pull newer base images")
     build.add_argument("--no-cache", action="store_true", help="do not use the build cache")
     build.add_argument("--push", action="store_true", help="push every tag with its registry's credential")
+    build.add_argument(
+        "--push-by-digest",
+        action="store_true",
+        help="push by digest only, to the first tag's repository (no tag is pushed): one platform of an "
+        "image built across runners, for registries merge",
+    )
     build.add_argument("--no-check", action="store_true", help="skip the pre-flight check")
     build.add_argument(
         "--engine",
@@ -269,6 +276,22 @@ def build_parsers(
     buildx.add_argument("--shm-size", metavar="SIZE", help="the size of /dev/shm in RUN steps, e.g. 2g")
     buildx.add_argument("--metadata-file", metavar="FILE", help="write the build's metadata (JSON) there")
     aws_defaults(build)
+
+    merge = commands.add_parser(
+        "merge",
+        parents=[store, extra],
+        help="make the multi-platform index of images pushed by digest, and push it to every tag",
+    )
+    merge.add_argument(
+        "-t", "--tag", action="append", default=[], metavar="TAG", help="push the index there (repeatable)"
+    )
+    merge.add_argument(
+        "sources",
+        nargs="+",
+        metavar="SOURCE",
+        help="an image to merge: REPO@sha256:..., or sha256:... alone (in the first tag's repository)",
+    )
+    aws_defaults(merge)
 
     run = commands.add_parser(
         "exec",

@@ -20,6 +20,7 @@ from private_registries.fsutil import inside
 from private_registries.secret import Secret
 from private_registries.services.build import BuildOptions
 from private_registries.services.inject import InjectOptions
+from private_registries.services.merge import MergeOptions
 from private_registries.services.pull_secret import PullSecretOptions
 from private_registries.text import cut
 
@@ -167,6 +168,9 @@ class ActionInputs:
     secret_files: Mapping[str, str] = field(default_factory=dict)  # ID -> PATH
     shm_size: str | None = None
     ulimits: Sequence[str] = ()
+    push_by_digest: bool = False  # one platform of an image built across runners, for merge-digests
+    # the digests (or references) of images pushed by digest, merged into one index at `tags`
+    merge_digests: Sequence[str] = ()
     # the OCI labels docker/metadata-action gives, from the GitHub context (oci-labels: false: none)
     oci_labels: Mapping[str, str] = field(default_factory=dict)
     manifests: Sequence[str] = ()
@@ -223,6 +227,8 @@ class ActionInputs:
             secret_files=secret_pairs(lines(env, "secret-files"), "secret-files", "npmrc=./.npmrc"),
             shm_size=raw(env, "shm-size") or None,
             ulimits=lines(env, "ulimit"),
+            push_by_digest=flag(env, "push-by-digest", False),
+            merge_digests=items(env, "merge-digests"),
             oci_labels=oci_labels(env, items(env, "tags")) if flag(env, "oci-labels", True) else {},
             manifests=items(env, "manifests"),
             pull_secret_name=check_name(
@@ -286,14 +292,29 @@ class ActionInputs:
             no_cache_filters=self.no_cache_filters,
             shm_size=self.shm_size,
             ulimits=self.ulimits,
+            push_by_digest=self.push_by_digest,
         )
         return BuildOptions(dockerfile=dockerfile, spec=spec, check=self.check)
+
+    def merge_options(self) -> MergeOptions | None:
+        """The index to make of `merge-digests` at `tags` (None: no merge); refused with a build in the
+        same step: the index is made of earlier builds' digests, after them."""
+        if not self.merge_digests:
+            return None
+        if self.context:
+            raise InputError(
+                "input merge-digests: a step that merges builds nothing (the context input is set)",
+                hint="merge in a job of its own that needs the builds (needs: build), without context",
+            )
+        return MergeOptions(tags=self.tags, sources=self.merge_digests)
 
     def ignored(self) -> list[Caveat]:
         """Build inputs given without `context`: there is no build for them to change."""
         if self.context:
             return []
         given = [name for name, value in _build_inputs(self).items() if value]
+        if self.merge_digests and "tags" in given:
+            given.remove("tags")  # where the merge's index goes
         if not given:
             return []
         return [Caveat(f"input {', '.join(given)}: no build without the context input, so ignored")]
@@ -400,6 +421,7 @@ def _build_inputs(inputs: ActionInputs) -> dict[str, object]:
         "secret-files": inputs.secret_files,
         "shm-size": inputs.shm_size,
         "ulimit": inputs.ulimits,
+        "push-by-digest": inputs.push_by_digest,
     }
 
 
@@ -415,6 +437,8 @@ _INPUT_NAMES = {
     "--label": "labels",
     "--platform": "platforms",
     "--push": "push",
+    "--push-by-digest": "push-by-digest",
+    "--load": "load",
     "--pull": "pull",
     "--no-cache": "no-cache",
     "--cache-from": "cache-from",

@@ -8,7 +8,8 @@ outputs, env, summary and the state post needs.
 3. Log in (every credential checked, concurrently) into the job's DOCKER_CONFIG when this container
    can reach it (left set: the logins and buildx builders of earlier steps stay visible), else into a
    config.json of its own under runner.temp. What it wrote and replaced is recorded for post.
-4. With `context`: the pre-flight, then the build and the push.
+4. With `context`: the pre-flight, then the build and the push. With `merge-digests` instead: the
+   multi-platform index of earlier builds' digests, pushed to `tags`.
 5. For the deploy step: the pull secret, imagePullSecrets in `manifests`, convox.yml's passwordEnv
    exports, DOCKER_CONFIG (the host's path) when the folder is the action's own.
 6. Outputs and summary: written even when something failed, for what did work. The state post needs
@@ -40,6 +41,8 @@ from private_registries.services.convox import ConvoxOptions, convox
 from private_registries.services.images import images
 from private_registries.services.inject import inject
 from private_registries.services.login import LoginOptions, login
+from private_registries.services.merge import MergeOptions, sources_of
+from private_registries.services.merge import merge as merge_images
 from private_registries.services.pull_secret import pull_secret
 from private_registries.sources import from_secrets, from_text
 from private_registries.transport import Transport, TransportOptions
@@ -78,6 +81,9 @@ class MainStage:
         held = self.read_registries()
         with Keychain(held, self.context()) as keychain:
             servers = [parse_image(tag, f"input tags: {tag!r}").server for tag in inputs.tags]
+            merging = inputs.merge_options()
+            if merging is not None:
+                servers += [parse_image(source).server for source in sources_of(merging)]
             dockerfile = inputs.dockerfile()
             if dockerfile is not None:
                 servers = images(replace(dockerfile, all_stages=True)).servers + servers
@@ -86,6 +92,8 @@ class MainStage:
                 self.build(dockerfile, keychain)
             elif dockerfile is not None:
                 self.check(dockerfile, keychain)
+            if merging is not None:
+                self.merge(merging, keychain)
             if self.report.credentials and self.report.folder is not None:
                 self.deploy(self.report.folder, keychain)
         state = self.report.state
@@ -175,6 +183,14 @@ class MainStage:
                     "base-images": json.dumps(result.base_images),
                 }
             )
+
+    def merge(self, options: MergeOptions, keychain: Keychain) -> None:
+        """`merge-digests`: the multi-platform index of the builds' digests, pushed to every tag."""
+        result = merge_images(options, keychain, views.BuildLog(self.console))
+        self.console.echo(f"Merged {len(result.sources)} images into {result.digest}")
+        for tag, digest in result.pushed.items():
+            self.console.echo(f"Pushed {tag}@{digest}")
+        self.report.outputs["digest"] = result.digest
 
     def check(self, dockerfile: DockerfileOptions, keychain: Keychain) -> None:
         """`build: false`: the pre-flight alone, each failure an annotation on its Dockerfile line."""

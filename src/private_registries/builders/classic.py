@@ -56,6 +56,7 @@ class ClassicBuilder:
             "--sbom": spec.sbom,
             "--annotation": spec.annotations,
             "--builder": spec.builder,
+            "--push-by-digest": spec.push_by_digest,
             "arguments after --": spec.extra_args,
         }
         refused.update({flag: "BuildKit" for flag, value in buildkit.items() if value})

@@ -17,6 +17,7 @@ import tempfile
 from collections import deque
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from private_registries import dockerconfig, signals
@@ -40,6 +41,15 @@ DOCKER_DRIVER_HINT = (
     "or turn on the daemon's containerd image store "
     '(daemon.json {"features": {"containerd-snapshotter": true}})'
 )
+# buildx's docker driver pushes through the daemon, which cannot push by digest (on either image store)
+_NO_PUSH_BY_DIGEST = "push-by-digest is currently not implemented for docker driver"
+NO_PUSH_BY_DIGEST_HINT = (
+    "push-by-digest needs a builder that pushes itself, which buildx's docker driver (the daemon's "
+    "own BuildKit) is not, on either image store: a docker-container builder (docker/setup-buildx-action "
+    "in a workflow, or `docker buildx create --use --driver docker-container`; --builder NAME picks it if "
+    "it is not the current one), or a remote one"
+)
+_IMAGETOOLS_PUSHED = re.compile(r"pushing (sha256:[0-9a-f]{64}) to (\S+)")
 
 
 class CliBuilder:
@@ -70,6 +80,7 @@ class CliBuilder:
             "--sbom": spec.sbom,
             "--annotation": spec.annotations,
             "--builder": spec.builder,
+            "--push-by-digest": spec.push_by_digest,
         }
         refused = {flag: "buildx" for flag, value in only_buildx.items() if value}
         if len(spec.platforms) > 1:
@@ -102,6 +113,40 @@ class CliBuilder:
 
     def check_dockerfile(self, text: str, path: str) -> None:
         pass  # BuildKit reads whatever the parser read; its frontend says the rest
+
+    def imagetools_create(
+        self,
+        tags: Sequence[str],
+        sources: Sequence[str],
+        credentials: Sequence[Credential],
+        progress: Progress,
+    ) -> dict[str, str]:
+        """`docker buildx imagetools create -t TAG... SOURCE...`: the index of the sources' manifests,
+        pushed to every tag, with exactly these credentials in a temporary DOCKER_CONFIG (as a build
+        gets them). Each tag with the digest buildx says it pushed."""
+        if not self.buildx:
+            raise InputError(
+                f"a merge needs buildx (its imagetools); the docker CLI {self.cli} has no buildx plugin",
+                hint="install the buildx plugin (docker-buildx, or docker/setup-buildx-action in a workflow)",
+            )
+        args = ["buildx", "imagetools", "create", "--progress", "plain"]
+        args += [part for tag in tags for part in ("--tag", tag)]
+        seen = _Seen(progress)
+        with dockerconfig.temporary(
+            credentials, dockerconfig.default_dir(self.env), buildx_state=dockerconfig.buildx_state(self.env)
+        ) as config:
+            env = {**self.env, "DOCKER_CONFIG": str(config)}
+            with progress.section(f"Merge {len(sources)} images into {', '.join(tags)}"):
+                self._run([*args, *sources], env, seen, "the merge")
+        pushed = dict.fromkeys(tags, "")
+        for line in seen.lines:
+            found = _IMAGETOOLS_PUSHED.search(line)
+            if found and found[2] in pushed:
+                pushed[found[2]] = found[1]
+        missing = [tag for tag, digest in pushed.items() if not digest]
+        if missing:
+            raise BuildError(f"buildx imagetools create reported no digest for {', '.join(missing)}")
+        return pushed
 
     def local_images(self, images: Sequence[str], spec: BuildSpec) -> set[str]:
         """`docker image inspect` through the CLI in use, each image at once, each in bounded time."""
@@ -137,15 +182,16 @@ class CliBuilder:
 
     def arguments(self, dockerfile: DockerfileOptions, spec: BuildSpec, scratch: Path) -> list[str]:
         """The CLI's arguments: build-push-action's inputs, as buildx (or `docker build`) spells them."""
+        by_digest = [spec.digest_output] if spec.push_by_digest else []
         repeated = {
-            "--tag": spec.tags,
+            "--tag": [] if spec.push_by_digest else spec.tags,  # they only name the repository
             "--build-arg": [f"{name}={value}" for name, value in dockerfile.build_args.items()],
             "--label": [f"{name}={value}" for name, value in spec.labels.items()],
             "--cache-from": spec.cache_from,
             "--cache-to": spec.cache_to,
             "--secret": spec.secrets,
             "--ssh": spec.ssh,
-            "--output": spec.outputs,
+            "--output": [*spec.outputs, *by_digest],
             "--annotation": spec.annotations,
             "--build-context": [f"{name}={value}" for name, value in spec.build_contexts.items()],
             "--add-host": spec.add_hosts,
@@ -260,12 +306,29 @@ class CliBuilder:
         return list(tail)
 
 
+class _Seen:
+    """A progress that passes everything on and keeps the lines (plain) to read what buildx said."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.lines: list[str] = []
+
+    def section(self, title: str) -> AbstractContextManager[None]:
+        return self.progress.section(title)
+
+    def line(self, text: str) -> None:
+        self.lines.append(plain(text))
+        self.progress.line(text)
+
+
 def _hint(tail: list[str], frontend: str) -> str | None:
     """How to fix what the CLI said, where it says too little: the builders that can, the frontend."""
     if any("Cannot connect to the Docker daemon" in line for line in tail):
         return "start it, or point DOCKER_HOST at a running one"
     if any(_DOCKER_DRIVER in line for line in tail):
         return DOCKER_DRIVER_HINT
+    if any(_NO_PUSH_BY_DIGEST in line for line in tail):
+        return NO_PUSH_BY_DIGEST_HINT
     unresolved = {match[1] for line in tail for match in [_UNRESOLVED.search(line)] if match}
     if frontend and frontend in unresolved:
         return (

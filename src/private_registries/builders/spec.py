@@ -53,6 +53,9 @@ class BuildSpec:
     no_cache_filters: Sequence[str] = ()  # stages built without cache
     shm_size: str | None = None  # 2g
     ulimits: Sequence[str] = ()  # nofile=1024:1024
+    # push by digest only, into the first tag's repository (no tag is pushed): one platform of a
+    # multi-platform image built across runners, made into an index later (`registries merge`)
+    push_by_digest: bool = False
     extra_args: Sequence[str] = ()  # after `--`: to buildx as they are
 
     @property
@@ -68,10 +71,27 @@ class BuildSpec:
             return False
         return not any(entry(output).get("type") in {"local", "tar"} for output in self.outputs)
 
+    @property
+    def digest_repository(self) -> str:
+        """The repository a push by digest goes to: the first tag's, without its tag ("": none)."""
+        if not self.tags:
+            return ""
+        from private_registries.images import parse_image
+
+        image = parse_image(self.tags[0], f"tag {self.tags[0]!r}")
+        return f"{image.server}/{image.repository}"
+
+    @property
+    def digest_output(self) -> str:
+        """buildx's output of a push by digest, as Docker's docs spell it for builds across runners."""
+        return f"type=image,name={self.digest_repository},push-by-digest=true,name-canonical=true,push=true"
+
     def pushed_names(self) -> list[str]:
         """The names pushed: the tags with --push; each output's (its `name`s, else the tags) that is
-        `type=registry` or has `push=true`."""
+        `type=registry` or has `push=true`; the repository alone, pushed by digest."""
         names = list(self.tags) if self.push else []
+        if self.push_by_digest and self.tags:
+            names.append(self.digest_repository)
         for output in self.outputs:
             fields = entry(output)
             if fields.get("type") == "registry" or _true(fields.get("push", "")):

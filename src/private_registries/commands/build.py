@@ -47,6 +47,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str], console: Console) -> i
         no_cache_filters=args.no_cache_filter,
         shm_size=args.shm_size,
         ulimits=args.ulimit,
+        push_by_digest=args.push_by_digest,
         extra_args=args.extra_args,
     )
     options = BuildOptions(
@@ -69,7 +70,8 @@ def run(args: argparse.Namespace, env: Mapping[str, str], console: Console) -> i
     if spec.evaluates:
         console.echo(f"Evaluated (call {spec.call})")
     elif result.image_id:
-        console.echo(f"Built {result.image_id}" + (f" ({', '.join(result.tags)})" if result.tags else ""))
+        named = [f"{spec.digest_repository}, by digest"] if spec.push_by_digest else result.tags
+        console.echo(f"Built {result.image_id}" + (f" ({', '.join(named)})" if named else ""))
     else:  # files only (a local or tar output): no image
         console.echo(f"Built, no image ID (output {', '.join(spec.outputs)})")
     for tag, digest in result.pushed.items():

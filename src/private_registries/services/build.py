@@ -78,6 +78,8 @@ def build(options: BuildOptions, keychain: Keychain, progress: BuildProgress) ->
         raise InputError("a push needs at least one tag", hint="name it: -t registry.example.org/team/app:1")
     for tag in spec.tags:
         parse_image(tag, f"tag {tag!r}")
+    if spec.push_by_digest:
+        _refuse_with_push_by_digest(spec)
     # Registry caches and pushed names: their registries' credentials go into the build's config too.
     written = [
         parse_image(ref, f"image {ref!r} (a cache or output)").server for ref in spec.registry_references()
@@ -110,6 +112,78 @@ def build(options: BuildOptions, keychain: Keychain, progress: BuildProgress) ->
     _refuse_secrets(dockerfile, spec, keychain)
     built = builder.build(dockerfile, spec, credentials, progress)
     return BuildResult(checked, built.image_id, tuple(spec.tags), built.pushed, built.metadata, builder.name)
+
+
+def _refuse_with_push_by_digest(spec: BuildSpec) -> None:
+    """A push by digest pushes one image, unnamed but for its repository (the first tag's), and
+    nowhere else: what would name, load or push it otherwise makes no sense with it."""
+    example = "-t registry.example.org/team/app (its tag, if any, is not pushed)"
+    if not spec.tags:
+        raise InputError("--push-by-digest needs a tag to name the repository", hint=f"name it: {example}")
+    repositories = list(dict.fromkeys(_repository(tag) for tag in spec.tags))
+    if len(repositories) > 1:
+        raise InputError(
+            f"--push-by-digest pushes to one repository; the tags name {len(repositories)}: "
+            f"{', '.join(repositories)}",
+            hint="build with one repository's tag; the merge pushes the index to every tag it is given, "
+            "in any repository",
+        )
+    others = {
+        "--push": "it already pushes, by digest: no tag is pushed (the merge tags the index)",
+        "--load": "the image goes to the registry only; the merge's index is what is pulled",
+        "--output": "it is an output of its own (type=image,push-by-digest=true,...)",
+        "--call": "an evaluation pushes nothing",
+    }
+    given = {
+        "--push": spec.push, "--load": spec.load, "--output": bool(spec.outputs), "--call": spec.evaluates,
+    }  # fmt: skip
+    for flag, reason in others.items():
+        if given[flag]:
+            raise InputError(f"--push-by-digest and {flag} do not go together: {reason}", hint=f"drop {flag}")
+
+
+def _repository(tag: str) -> str:
+    image = parse_image(tag, f"tag {tag!r}")
+    return f"{image.server}/{image.repository}"
+
+
+def _context_spec(options: BuildOptions, keychain: Keychain) -> BuildSpec:
+    """The spec; with a remote context, building from it (BuildKit fetches it) with the job's token
+    for the job's server, unless the user gives a Git credential of their own, which wins. A local
+    context must be a folder."""
+    spec, remote, context = options.spec, options.remote, keychain.context
+    if remote is None:
+        if not options.dockerfile.context.is_dir():
+            raise InputError(f"build context {options.dockerfile.context} is not a folder")
+        return spec
+    auth = {}
+    if not gitcontext.user_gives_auth(spec.secrets):
+        auth = gitcontext.auth_secret(remote, context.env, context.github_token)
+    return replace(spec, remote_context=remote.url, git_auth=auth)
+
+
+def _dockerfile_images(
+    options: BuildOptions,
+    dockerfile: DockerfileOptions,
+    builder: builders.Builder,
+    keychain: Keychain,
+    progress: BuildProgress,
+) -> DockerfileImages | None:
+    """The Dockerfile's images (refused here when the builder cannot build it); for a remote context,
+    as the GitHub API gives it to the pre-flight (None, said in a notice, when it cannot: BuildKit
+    reads it in the repository all the same; none asked without the pre-flight)."""
+    if options.remote is None:
+        found: DockerfileImages | str = images(dockerfile)
+    elif not options.check:
+        return None
+    else:
+        found = remote_images(dockerfile, options.remote, keychain.context)
+    if isinstance(found, str):
+        if options.remote is not None:
+            progress.notice(gitcontext.skipped(options.remote, found))
+        return None
+    builder.check_dockerfile(found.text, str(found.path))
+    return found
 
 
 def _refuse_secrets(dockerfile: DockerfileOptions, spec: BuildSpec, keychain: Keychain) -> None:
