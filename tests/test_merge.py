@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,7 +47,8 @@ BUILDER = "bench-remote"
 @pytest.fixture(scope="module")
 def containerd_dockerd() -> Iterator[Dockerd]:
     """The module's one extra daemon: Engine 26.1 on containerd's image store."""
-    daemon = Dockerd(Path("/tmp") / f"bench-dockerd-merge-{secrets.token_hex(3)}", containerd_store=True)
+    root = Path(tempfile.gettempdir()) / f"bench-dockerd-merge-{secrets.token_hex(3)}"  # a short socket path
+    daemon = Dockerd(root, containerd_store=True)
     try:
         import_image(daemon, BASE_IMAGE, "base")
         yield daemon
