@@ -141,8 +141,8 @@ def test_a_plain_http_realm_on_another_host_gets_no_credentials(
 
 
 def test_the_oidc_token_service_is_retried(env: dict[str, str]) -> None:
-    """aws.oidc_token goes through the transport: its 5xx are retried."""
-    from private_registries.aws import oidc_token
+    """oidc.oidc_token goes through the transport: its 5xx are retried."""
+    from private_registries.oidc import oidc_token
     from private_registries.transport import Transport
     from tests.servers.oidc import OidcIssuer
 

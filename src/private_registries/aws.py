@@ -18,10 +18,10 @@ import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any
-from urllib.parse import quote
 
 from private_registries import fixes
-from private_registries.errors import AwsError, ErrorKind, InputError, RegistriesError
+from private_registries.errors import AwsError, ErrorKind
+from private_registries.oidc import JobTokens
 from private_registries.secret import Secret
 from private_registries.text import cut
 from private_registries.transport import NetworkFailure, Transport
@@ -30,47 +30,19 @@ OIDC_AUDIENCE = "sts.amazonaws.com"
 ROLE_SESSION_SECONDS = 3600
 
 
-def oidc_token(audience: str, env: Mapping[str, str], transport: Transport, *, fork: bool = False) -> Secret:
-    """The job's OIDC token (a JWT) for `audience`, with the transport's timeout and retries.
-
-    actions-toolkit's own call has neither, and a runner's token service does blip.
-    """
-    url, bearer = env.get("ACTIONS_ID_TOKEN_REQUEST_URL"), env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
-    if not url or not bearer:
-        raise InputError(
-            "no OIDC token: this job may not request one (ACTIONS_ID_TOKEN_REQUEST_URL is not set)",
-            hint=fixes.id_token(fork=fork),
-        )
-    separator = "&" if "?" in url else "?"
-    try:
-        response = transport.request(
-            "GET",
-            f"{url}{separator}audience={quote(audience, safe='')}",
-            headers={"Authorization": f"Bearer {bearer}", "Accept": "application/json"},
-        )
-    except NetworkFailure as failure:
-        raise RegistriesError(f"the job's OIDC token service: {failure.reason}", kind=failure.kind) from None
-    if response.status_code != 200:
-        raise RegistriesError(
-            f"the job's OIDC token service answered {response.status_code}",
-            hint=fixes.id_token(fork=fork),
-        )
-    try:
-        value = response.json().get("value")
-    except (ValueError, AttributeError, RecursionError):
-        value = None
-    if not isinstance(value, str) or not value:
-        raise RegistriesError("the job's OIDC token service answered without a token")
-    return Secret(value)
-
-
 class Aws:
     def __init__(
-        self, env: Mapping[str, str], transport: Transport, *, fork_pull_request: bool = False
+        self,
+        env: Mapping[str, str],
+        transport: Transport,
+        *,
+        fork_pull_request: bool = False,
+        tokens: JobTokens | None = None,
     ) -> None:
         self.env = env
         self.transport = transport
         self.fork_pull_request = fork_pull_request
+        self.tokens = tokens or JobTokens(env, transport, fork=fork_pull_request)
         # botocore's requests: the same options, and the CA bundle botocore itself would have trusted
         options = transport.options
         ca_bundle = env.get("AWS_CA_BUNDLE") or options.ca_bundle
@@ -138,7 +110,7 @@ class Aws:
         from botocore.exceptions import BotoCoreError, ClientError
         from botocore.parsers import ResponseParserError
 
-        token = oidc_token(OIDC_AUDIENCE, self.env, self.transport, fork=self.fork_pull_request)
+        token = self.tokens.token(OIDC_AUDIENCE)
         sts = self._bounded(boto3.session.Session(), "sts", region, unsigned=True)
         call = f"AWS STS AssumeRoleWithWebIdentity of {role} at {sts.meta.endpoint_url}"
         try:

@@ -34,7 +34,7 @@ COMMANDS = {
 }
 # pull-secret announces on stderr when its stdout is the Secret; the action's stages always announce.
 ANNOUNCE_THEMSELVES = frozenset({"pull-secret", "action"})
-TYPES = ("auto", "basic", "dockerhub", "ghcr", "ecr", "ecr-public")
+TYPES = ("auto", "basic", "dockerhub", "ghcr", "ecr", "ecr-public", "gcp", "acr")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="the folder of config.json (default: $DOCKER_CONFIG, else ~/.docker)",
     )
-    aws_defaults(login)
+    identity_defaults(login)
 
     deploy_parsers(commands, store, extra)
 
@@ -149,7 +149,7 @@ def deploy_parsers(
         metavar="DIR",
         help="with --apply: the pod's service-account token, ca.crt and namespace",
     )
-    aws_defaults(pull_secret)
+    identity_defaults(pull_secret)
 
     inject = commands.add_parser(
         "inject", parents=[store, extra], help="add imagePullSecrets to the workloads in manifests, in place"
@@ -179,7 +179,7 @@ def deploy_parsers(
     convox.add_argument(
         "--write", action="store_true", help="add the entries that registries we hold lack (with passwordEnv)"
     )
-    aws_defaults(convox)
+    identity_defaults(convox)
 
 
 def workload_kinds(parser: argparse.ArgumentParser) -> None:
@@ -212,7 +212,7 @@ def build_parsers(
     )
     context_argument(check)
     dockerfile_options(check)
-    aws_defaults(check)
+    identity_defaults(check)
 
     build = commands.add_parser(
         "build",
@@ -275,7 +275,7 @@ def build_parsers(
     buildx.add_argument("--cgroup-parent", metavar="CGROUP", help="the parent cgroup of RUN steps")
     buildx.add_argument("--shm-size", metavar="SIZE", help="the size of /dev/shm in RUN steps, e.g. 2g")
     buildx.add_argument("--metadata-file", metavar="FILE", help="write the build's metadata (JSON) there")
-    aws_defaults(build)
+    identity_defaults(build)
 
     merge = commands.add_parser(
         "merge",
@@ -291,7 +291,7 @@ def build_parsers(
         metavar="SOURCE",
         help="an image to merge: REPO@sha256:..., or sha256:... alone (in the first tag's repository)",
     )
-    aws_defaults(merge)
+    identity_defaults(merge)
 
     run = commands.add_parser(
         "exec",
@@ -299,7 +299,7 @@ def build_parsers(
         help="run a command with the registries' credentials in a temporary docker config",
     )
     run.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="the command to run")
-    aws_defaults(run)
+    identity_defaults(run)
 
 
 def context_argument(parser: argparse.ArgumentParser) -> None:
@@ -338,9 +338,10 @@ def dockerfile_options(parser: argparse.ArgumentParser, *, many_platforms: bool 
         )
 
 
-def aws_defaults(parser: argparse.ArgumentParser) -> None:
-    """ECR options that apply to every ECR entry that does not set its own."""
-    group = parser.add_argument_group("ECR defaults")
+def identity_defaults(parser: argparse.ArgumentParser) -> None:
+    """The cloud identities of the job: for every ECR, GAR or ACR entry that names none of its own
+    (and for their images that no entry names)."""
+    group = parser.add_argument_group("cloud identity defaults")
     group.add_argument(
         "--aws-role-to-assume",
         metavar="ARN",
@@ -349,6 +350,19 @@ def aws_defaults(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--aws-region", metavar="REGION", help="region for ECR entries whose host does not tell"
     )
+    group.add_argument(
+        "--gcp-workload-identity-provider",
+        metavar="NAME",
+        help="gcp: the workload identity provider that takes the job's OIDC token "
+        "(projects/N/locations/global/workloadIdentityPools/P/providers/R)",
+    )
+    group.add_argument("--gcp-service-account", metavar="EMAIL", help="gcp: a service account to impersonate")
+    group.add_argument(
+        "--azure-client-id",
+        metavar="UUID",
+        help="acr: the app (or managed identity) the job's token logs in as",
+    )
+    group.add_argument("--azure-tenant-id", metavar="UUID", help="acr: its tenant")
 
 
 def parse(argv: Sequence[str]) -> argparse.Namespace:

@@ -7,6 +7,9 @@ One entry has the same shape everywhere (see the README):
       password: hunter2            # or password-env: NAME
       type: auto                   # auto | basic | dockerhub | ghcr | ecr | ecr-public
       aws-region / aws-account / aws-role-to-assume   (ecr)
+      workload-identity-provider / service-account    (gcp: the job's OIDC token, no password)
+      azure-client-id / azure-tenant-id               (acr: the job's OIDC token, no password)
+      dockerhub-oidc-connection-id                    (docker.io: the organisation as username)
       insecure: false              # allow plain HTTP to a registry that is not on loopback
 """
 
@@ -33,10 +36,32 @@ FIELDS = (
     "aws-region",
     "aws-account",
     "aws-role-to-assume",
+    "workload-identity-provider",
+    "service-account",
+    "azure-client-id",
+    "azure-tenant-id",
+    "dockerhub-oidc-connection-id",
     "insecure",
 )
 # Types whose password comes from a token exchange, so an entry may leave it out.
-EXCHANGED = frozenset({RegistryType.ECR, RegistryType.ECR_PUBLIC, RegistryType.GHCR})
+EXCHANGED = frozenset(
+    {RegistryType.ECR, RegistryType.ECR_PUBLIC, RegistryType.GHCR, RegistryType.GCP, RegistryType.ACR}
+)
+# The keyless fields, and the one type each belongs to.
+_KEYLESS_FIELDS = {
+    "workload-identity-provider": RegistryType.GCP,
+    "service-account": RegistryType.GCP,
+    "azure-client-id": RegistryType.ACR,
+    "azure-tenant-id": RegistryType.ACR,
+    "dockerhub-oidc-connection-id": RegistryType.DOCKERHUB,
+}
+HUB_CONNECTION_VARIABLE = "DOCKERHUB_OIDC_CONNECTIONID"
+PROVIDER = re.compile(
+    r"^projects/[0-9]+/locations/global/workloadIdentityPools/[a-z0-9-]+/providers/[a-z0-9-]+$"
+)
+SERVICE_ACCOUNT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9.-]+\.gserviceaccount\.com$")
+UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_TENANT_DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
 _ACCOUNT = re.compile(r"^[0-9]{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$")
@@ -58,8 +83,21 @@ class Registry:
     aws_region: str | None = None
     aws_account: str | None = None
     aws_role_to_assume: str | None = None
+    workload_identity_provider: str | None = None
+    service_account: str | None = None
+    azure_client_id: str | None = None
+    azure_tenant_id: str | None = None
+    dockerhub_oidc_connection_id: str | None = None
     insecure: bool = False
     source: str = ""
+
+    @property
+    def keyless(self) -> bool:
+        """Whether its password is minted from the job's OIDC token (Google, Azure, Docker Hub): set
+        when it holds no password of its own."""
+        if self.password is not None:
+            return False
+        return self.type in (RegistryType.GCP, RegistryType.ACR) or bool(self.dockerhub_oidc_connection_id)
 
     def public(self) -> dict[str, str]:
         """What may be shown: never the password."""
@@ -78,6 +116,11 @@ class Registry:
             ("aws-region", self.aws_region),
             ("aws-account", self.aws_account),
             ("aws-role-to-assume", self.aws_role_to_assume),
+            ("workload-identity-provider", self.workload_identity_provider),
+            ("service-account", self.service_account),
+            ("azure-client-id", self.azure_client_id),
+            ("azure-tenant-id", self.azure_tenant_id),
+            ("dockerhub-oidc-connection-id", self.dockerhub_oidc_connection_id),
         ):
             if value:
                 entry[key] = value
@@ -106,8 +149,16 @@ def parse_entry(data: object, where: str, env: Mapping[str, str]) -> Registry:
     server = parse_server(_text(data, "server", where, required=True) or "", where)
     where = f"{where} ({server})"
     kind = _parse_type(data.get("type"), server, where)
+    _check_keyless_types(data, kind, where)
+    connection = _text(data, "dockerhub-oidc-connection-id", where)
+    unset = (None, "")
+    if kind == RegistryType.DOCKERHUB and data.get("password") in unset and data.get("password-env") in unset:
+        connection = connection or env.get(HUB_CONNECTION_VARIABLE, "").strip() or None  # login-action's
+    hub_oidc = bool(connection)
     username = _text(data, "username", where, required=kind not in EXCHANGED)
-    password, password_env = _password(data, server, where, env, required=kind not in EXCHANGED)
+    password, password_env = _password(
+        data, server, where, env, required=kind not in EXCHANGED and not hub_oidc
+    )
     registry = Registry(
         server=server,
         username=username,
@@ -117,11 +168,28 @@ def parse_entry(data: object, where: str, env: Mapping[str, str]) -> Registry:
         aws_region=_text(data, "aws-region", where),
         aws_account=_text(data, "aws-account", where),
         aws_role_to_assume=_text(data, "aws-role-to-assume", where),
+        workload_identity_provider=_text(data, "workload-identity-provider", where),
+        service_account=_text(data, "service-account", where),
+        azure_client_id=_text(data, "azure-client-id", where),
+        azure_tenant_id=_text(data, "azure-tenant-id", where),
+        dockerhub_oidc_connection_id=connection,
         insecure=_flag(data, "insecure", where),
         source=where,
     )
     _check_aws(registry, where)
+    _check_keyless(data, registry, where)
+    reason = oidc_withheld(registry, env)
+    if reason:
+        raise OidcWithheld(where, server, reason)
     return registry
+
+
+def oidc_withheld(registry: Registry, env: Mapping[str, str]) -> str | None:
+    """Why a keyless entry cannot be logged in to in this run (GitHub gives it no OIDC token), or None."""
+    from private_registries import oidc
+
+    needs_token = registry.keyless or bool(registry.aws_role_to_assume)
+    return oidc.withheld(env) if needs_token else None
 
 
 class PasswordWithheld(InputError):
@@ -136,6 +204,21 @@ class PasswordWithheld(InputError):
             "from this repository)",
         )
         self.server, self.variable, self.reason = server, variable, reason
+
+
+class OidcWithheld(PasswordWithheld):
+    """A keyless entry in a run that GitHub gives no OIDC token: left out with a notice, like an
+    entry whose password-env GitHub withholds."""
+
+    def __init__(self, where: str, server: str, reason: str) -> None:
+        InputError.__init__(
+            self,
+            f"{where}: GitHub gives this run no OIDC token ({reason}), so {server} is skipped: no login "
+            "to it, and its images are checked without its credentials (a private one fails the pre-flight)",
+            hint="log in to it only in runs that get an OIDC token (a push, a pull request from this "
+            "repository)",
+        )
+        self.server, self.variable, self.reason = server, "", reason
 
 
 def parse_kept(
@@ -310,6 +393,64 @@ def _looks_like_a_token(name: str) -> bool:
 # GitHub's tokens (personal, OAuth, user, server, refresh, fine-grained) and Docker Hub's.
 _TOKEN_PREFIXES = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "dckr_pat_")
 _TOKEN_LENGTH = 24
+
+
+def _check_keyless_types(data: Mapping[str, Any], kind: RegistryType, where: str) -> None:
+    """Each keyless field on its own type (before anything else is asked of the entry)."""
+    for key, own in _KEYLESS_FIELDS.items():
+        if data.get(key) not in (None, "") and kind != own:
+            raise InputError(
+                f"{where}: {key} is for {own} registries, and this one is {kind}",
+                hint=f"remove {key}, or add type: {own} if this host is one",
+            )
+
+
+def _check_keyless(data: Mapping[str, Any], registry: Registry, where: str) -> None:
+    """Each keyless field well formed, and with what it needs beside it."""
+    checks = (
+        ("workload-identity-provider", registry.workload_identity_provider, PROVIDER, fixes.PROVIDER_EXAMPLE),
+        ("service-account", registry.service_account, SERVICE_ACCOUNT, fixes.SERVICE_ACCOUNT_EXAMPLE),
+        ("azure-client-id", registry.azure_client_id, UUID, fixes.AZURE_ID_EXAMPLE),
+        ("dockerhub-oidc-connection-id", registry.dockerhub_oidc_connection_id, UUID, fixes.AZURE_ID_EXAMPLE),
+    )
+    for key, value, pattern, example in checks:
+        if value and not pattern.match(value):
+            raise InputError(f"{where}: {key} {cut(value)} is not well formed", hint=f"e.g. {key}: {example}")
+    tenant = registry.azure_tenant_id
+    if tenant and not (UUID.match(tenant) or _TENANT_DOMAIN.match(tenant)):
+        raise InputError(
+            f"{where}: azure-tenant-id {cut(tenant)} is neither a tenant id nor a domain",
+            hint=f"e.g. azure-tenant-id: {fixes.AZURE_ID_EXAMPLE}",
+        )
+    if registry.dockerhub_oidc_connection_id and registry.password is not None:
+        raise InputError(
+            f"{where}: has both a password and dockerhub-oidc-connection-id",
+            hint="keep one: with the connection id, the job's OIDC token is the only credential",
+        )
+    if registry.dockerhub_oidc_connection_id and not registry.username:
+        raise InputError(
+            f"{where}: dockerhub-oidc-connection-id needs the organisation as username",
+            hint="add username: YOUR_ORGANISATION",
+        )
+
+
+def check_identity_defaults(values: Mapping[str, str | None], prefix: str) -> None:
+    """The job-wide keyless defaults (flags `--gcp-...`, inputs `gcp-...`), checked as an entry's fields
+    are; `prefix` names where they came from (`--`, `input `)."""
+    patterns = {
+        "gcp_workload_identity_provider": (PROVIDER, fixes.PROVIDER_EXAMPLE),
+        "gcp_service_account": (SERVICE_ACCOUNT, fixes.SERVICE_ACCOUNT_EXAMPLE),
+        "azure_client_id": (UUID, fixes.AZURE_ID_EXAMPLE),
+        "azure_tenant_id": (None, fixes.AZURE_ID_EXAMPLE),
+    }
+    for name, (pattern, example) in patterns.items():
+        value = values.get(name)
+        if not value:
+            continue
+        good = pattern.match(value) if pattern else UUID.match(value) or _TENANT_DOMAIN.match(value)
+        if not good or control_character(value):
+            option = f"{prefix}{name.replace('_', '-')}"
+            raise InputError(f"{option} {cut(value)} is not well formed", hint=f"e.g. {option} {example}")
 
 
 def _check_aws(registry: Registry, where: str) -> None:

@@ -7,12 +7,14 @@ them both import it, and neither imports the other.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
+from private_registries.auth.endpoint import Endpoints
 from private_registries.config import Registry
 from private_registries.credential import Credential
 from private_registries.errors import RegistriesError
+from private_registries.oidc import JobTokens
 from private_registries.secret import Secret
 from private_registries.transport import Transport
 
@@ -39,12 +41,33 @@ class Context:
     aws_role_to_assume: str | None = None  # for ECR entries that name no role of their own
     aws_region: str | None = None  # for ECR entries whose region nothing else tells
     fork_pull_request: bool = False  # GitHub gives such a job no secrets and no OIDC token
+    # The keyless clouds' defaults, for entries (and images nobody named) that set none of their own.
+    gcp_workload_identity_provider: str | None = None
+    gcp_service_account: str | None = None
+    azure_client_id: str | None = None
+    azure_tenant_id: str | None = None
+    # Shared by every resolution: the job's OIDC token of each audience, and each registry's scheme.
+    job_tokens: JobTokens = field(init=False, repr=False, compare=False)
+    endpoints: Endpoints = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        tokens = JobTokens(self.env, self.transport, fork=self.fork_pull_request)
+        object.__setattr__(self, "job_tokens", tokens)
+        object.__setattr__(self, "endpoints", Endpoints(self.transport))
 
     @property
     def has_aws_credentials(self) -> bool:
         """Whether to exchange AWS credentials for an ECR image nobody named: only when there are some
         (a public ECR image pulls anonymously; a private one then fails its pre-flight, named)."""
         return bool(self.aws_role_to_assume) or any(self.env.get(name) for name in AWS_CREDENTIAL_VARIABLES)
+
+    @property
+    def has_gcp_identity(self) -> bool:
+        return bool(self.gcp_workload_identity_provider)
+
+    @property
+    def has_azure_identity(self) -> bool:
+        return bool(self.azure_client_id and self.azure_tenant_id)
 
 
 def github_token_from(env: Mapping[str, str]) -> Secret | None:

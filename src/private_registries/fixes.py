@@ -65,8 +65,8 @@ def id_token(*, fork: bool) -> str:
     if fork:
         return (
             "this is a pull request from a fork: GitHub gives its jobs no OIDC token (and no secrets), "
-            "so no AWS role can be assumed here. Pull from ECR only in pushes and in pull requests "
-            "from this repository, e.g.\n"
+            "so no cloud role or identity can be used here. Log in to such registries only in pushes and "
+            "in pull requests from this repository, e.g.\n"
             "  if: github.event.pull_request.head.repo.full_name == github.repository"
         )
     return "give the job the permission:\n  permissions:\n    id-token: write\n    contents: read"
@@ -79,3 +79,73 @@ def add_registry(server: str = "SERVER", *, stdin: bool = False) -> str:
         f"add one: registries add {server} USERNAME {password} (or pass --registries FILE; "
         "in a workflow, a REGISTRY_* secret)"
     )
+
+
+# --- keyless logins: Google, Azure, Docker Hub ------------------------------------------------------
+
+PROVIDER_EXAMPLE = "projects/123456789012/locations/global/workloadIdentityPools/github/providers/my-repo"
+SERVICE_ACCOUNT_EXAMPLE = "puller@my-project.iam.gserviceaccount.com"
+AZURE_ID_EXAMPLE = "00000000-0000-0000-0000-000000000000"
+
+NO_PROVIDER = (
+    "name the workload identity provider that trusts this repository, on the entry or for the job:\n"
+    "  permissions:\n    id-token: write\n  ...\n  with:\n"
+    f"    gcp-workload-identity-provider: {PROVIDER_EXAMPLE}\n"
+    "or give the entry a password (a service account key as username _json_key)"
+)
+
+NO_AZURE_IDENTITY = (
+    "name the app registration (or managed identity) whose federated credential trusts this "
+    "repository, on the entry or for the job:\n  permissions:\n    id-token: write\n  ...\n  with:\n"
+    f"    azure-client-id: {AZURE_ID_EXAMPLE}\n    azure-tenant-id: {AZURE_ID_EXAMPLE}\n"
+    "or give the entry a username and password (a repository-scoped token or the admin user)"
+)
+
+
+def provider_refused(provider: str, said: str) -> str:
+    """Google STS refused the job's token: the provider's audience or attribute condition."""
+    return (
+        f"the provider must accept this job's token ({said or 'see its claims in the job log'}): its "
+        "allowed audiences must hold https://iam.googleapis.com/" + provider + " (the default) and its "
+        "attribute condition must match this repository, e.g.\n"
+        "  gcloud iam workload-identity-pools providers update-oidc PROVIDER ... "
+        "--attribute-condition=\"assertion.repository == 'OWNER/NAME'\""
+    )
+
+
+def impersonation_refused(service_account: str, provider: str) -> str:
+    pool = provider.rsplit("/providers/", 1)[0]
+    return (
+        f"let the pool's identities for this repository impersonate {service_account}:\n"
+        f"  gcloud iam service-accounts add-iam-policy-binding {service_account} "
+        "--role=roles/iam.workloadIdentityUser "
+        f"--member=principalSet://iam.googleapis.com/{pool}/attribute.repository/OWNER/NAME"
+    )
+
+
+GCP_READER = (
+    "the identity may not read this registry: grant it roles/artifactregistry.reader on the repository "
+    "(the service account, or the pool's principalSet without one)"
+)
+
+
+def federated_credential(client_id: str, said: str) -> str:
+    return (
+        f"add a federated credential to the app {client_id} for issuer "
+        "https://token.actions.githubusercontent.com, audience api://AzureADTokenExchange and the "
+        f"subject this job's token carries ({said or 'see the job log'}), e.g.\n"
+        f"  az ad app federated-credential create --id {client_id} --parameters "
+        '\'{"name": "github", "issuer": "https://token.actions.githubusercontent.com", '
+        '"subject": "repo:OWNER/NAME:ref:refs/heads/main", "audiences": ["api://AzureADTokenExchange"]}\''
+    )
+
+
+ACR_PULL = (
+    "the identity may not pull from this registry: give it the AcrPull role on it, e.g.\n"
+    "  az role assignment create --assignee CLIENT_ID --role AcrPull --scope REGISTRY_RESOURCE_ID"
+)
+
+DOCKERHUB_OIDC = (
+    "check the organisation's OIDC connection on Docker Hub (Settings > OIDC connections): its id, that "
+    "it trusts this repository, and that the username is the organisation's name"
+)

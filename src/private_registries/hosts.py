@@ -41,6 +41,33 @@ _ECR = re.compile(
     r"|c2s\.ic\.gov|sc2s\.sgov\.gov|cloud\.adc-e\.uk|csp\.hci\.ic\.gov)$"
 )
 
+# Google Artifact Registry (`<location>-docker.pkg.dev`) and Container Registry (`gcr.io`, `eu.gcr.io`...).
+_GCP = re.compile(r"^([a-z0-9-]+-docker\.pkg\.dev|([a-z0-9-]+\.)?gcr\.io)$")
+
+
+@dataclass(frozen=True)
+class AzureCloud:
+    """What an Azure cloud's registries need: where Entra ID answers, and the resource its tokens are
+    for (Azure Resource Manager's: the audience `az acr login` asks for, which every registry takes)."""
+
+    name: str
+    authority_host: str
+    resource: str
+
+
+# Each cloud's registry suffix (Azure public, China, US Government).
+AZURE_CLOUDS = {
+    ".azurecr.io": AzureCloud(
+        "AzureCloud", "https://login.microsoftonline.com", "https://management.azure.com"
+    ),
+    ".azurecr.cn": AzureCloud(
+        "AzureChinaCloud", "https://login.chinacloudapi.cn", "https://management.chinacloudapi.cn"
+    ),
+    ".azurecr.us": AzureCloud(
+        "AzureUSGovernment", "https://login.microsoftonline.us", "https://management.usgovcloudapi.net"
+    ),
+}
+
 
 class RegistryType(StrEnum):
     AUTO = "auto"
@@ -49,6 +76,8 @@ class RegistryType(StrEnum):
     GHCR = "ghcr"
     ECR = "ecr"
     ECR_PUBLIC = "ecr-public"
+    GCP = "gcp"
+    ACR = "acr"
 
 
 def parse_server(text: str, where: str) -> str:
@@ -172,15 +201,25 @@ def parse_ecr(server: str) -> EcrHost | None:
 
 
 def detect_type(server: str) -> RegistryType:
-    if server == DOCKER_HUB:
-        return RegistryType.DOCKERHUB
-    if server == GHCR:
-        return RegistryType.GHCR
-    if server == ECR_PUBLIC:
-        return RegistryType.ECR_PUBLIC
+    named = {DOCKER_HUB: RegistryType.DOCKERHUB, GHCR: RegistryType.GHCR, ECR_PUBLIC: RegistryType.ECR_PUBLIC}
+    if server in named:
+        return named[server]
     if parse_ecr(server):
         return RegistryType.ECR
+    if _GCP.match(server):
+        return RegistryType.GCP
+    if azure_cloud(server):
+        return RegistryType.ACR
     return RegistryType.BASIC
+
+
+def azure_cloud(server: str) -> AzureCloud | None:
+    """The Azure cloud of an ACR host (`name.azurecr.io`), None for any other host."""
+    host = hostname(server)
+    for suffix, cloud in AZURE_CLOUDS.items():
+        if host.endswith(suffix) and len(host) > len(suffix):
+            return cloud
+    return None
 
 
 def config_key(server: str) -> str:

@@ -2,7 +2,8 @@
 
 1. explicit: an entry the user holds (the store, `--registries`, the action's inputs);
 2. ambient: ghcr.io with the GitHub token; an ECR host with the environment's AWS credentials or
-   the job's role (only when there are some: a public ECR image pulls anonymously);
+   the job's role (only when there are some: a public ECR image pulls anonymously); a GAR or ACR
+   host with the job's default Google or Azure identity (when one is given);
 3. anonymous: nothing.
 
 Each server's credential is resolved once, when first asked for, and kept; servers asked for
@@ -20,7 +21,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 
 from private_registries.auth.client import RegistryClient
-from private_registries.auth.endpoint import Endpoints
 from private_registries.config import Registry
 from private_registries.context import Context, Outcome, Resolver
 from private_registries.credential import Credential
@@ -33,8 +33,17 @@ _MODULES = {
     RegistryType.GHCR: "ghcr",
     RegistryType.ECR: "ecr",
     RegistryType.ECR_PUBLIC: "ecr",
+    RegistryType.GCP: "gcp",
+    RegistryType.ACR: "acr",
 }
 _ECR_TYPES = frozenset({RegistryType.ECR, RegistryType.ECR_PUBLIC})
+
+
+def module_of(registry: Registry) -> str:
+    """The module under registries/ that resolves this entry."""
+    if registry.dockerhub_oidc_connection_id and registry.password is None:
+        return "dockerhub_oidc"
+    return _MODULES[registry.type]
 
 
 class Keychain:
@@ -43,13 +52,13 @@ class Keychain:
     def __init__(self, held: Iterable[Registry], context: Context) -> None:
         self.context = context
         self.held = list(held)
-        self.endpoints = Endpoints(context.transport)
+        self.endpoints = context.endpoints
         self._explicit = {registry.server: registry for registry in self.held}
         self._outcomes: dict[str, Future[Outcome]] = {}
         self._clients: dict[str, RegistryClient] = {}
         self._lock = threading.Lock()
         # Resolutions run here, never on a caller's pool: callers wait on them.
-        self._pool = ThreadPoolExecutor(max_workers=len(set(_MODULES.values())))
+        self._pool = ThreadPoolExecutor(max_workers=len(set(_MODULES.values())) + 1)
 
     def __enter__(self) -> Keychain:
         return self
@@ -82,6 +91,10 @@ class Keychain:
             return Registry(server, None, None, kind, source="automatic (GitHub token)")
         if kind in _ECR_TYPES and self.context.has_aws_credentials:
             return Registry(server, None, None, kind, source="automatic (AWS credentials)")
+        if kind == RegistryType.GCP and self.context.has_gcp_identity:
+            return Registry(server, None, None, kind, source="automatic (gcp-workload-identity-provider)")
+        if kind == RegistryType.ACR and self.context.has_azure_identity:
+            return Registry(server, None, None, kind, source="automatic (azure-client-id)")
         return None
 
     # --- resolution -------------------------------------------------------------------------------
@@ -94,7 +107,7 @@ class Keychain:
                 self._outcomes[registry.server] = Future()
         groups: dict[str, list[Registry]] = {}
         for registry in new:
-            groups.setdefault(_MODULES[registry.type], []).append(registry)
+            groups.setdefault(module_of(registry), []).append(registry)
         for module_name, registries in groups.items():
             self._pool.submit(self._resolve, module_name, registries)
 

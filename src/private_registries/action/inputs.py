@@ -120,6 +120,23 @@ def _tag_part(reference: str) -> str:
     return last.partition(":")[2] or "latest"
 
 
+def identity_defaults(env: Mapping[str, str]) -> dict[str, str | None]:
+    """The keyless clouds' job-wide defaults, checked as an entry's fields are."""
+    from private_registries.config import check_identity_defaults
+
+    found = {
+        name: raw(env, name.replace("_", "-")).strip() or None
+        for name in (
+            "gcp_workload_identity_provider",
+            "gcp_service_account",
+            "azure_client_id",
+            "azure_tenant_id",
+        )
+    }
+    check_identity_defaults(found, "input ")
+    return found
+
+
 @dataclass(frozen=True, kw_only=True)
 class ActionInputs:
     registries: str = ""
@@ -127,6 +144,10 @@ class ActionInputs:
     github_token: Secret | None = None
     aws_region: str | None = None
     aws_role_to_assume: str | None = None
+    gcp_workload_identity_provider: str | None = None
+    gcp_service_account: str | None = None
+    azure_client_id: str | None = None
+    azure_tenant_id: str | None = None
     runner_temp: str = ""  # the HOST path of runner.temp (from the action's args)
     workspace: str = ""  # the HOST path of the workspace (the action's second arg)
     # the workspace as this stage sees it (nothing is read or written outside it through a link);
@@ -189,6 +210,7 @@ class ActionInputs:
             github_token=Secret(token) if token else None,
             aws_region=raw(env, "aws-region") or None,
             aws_role_to_assume=raw(env, "aws-role-to-assume") or None,
+            **identity_defaults(env),
             runner_temp=(args[0] if args else "") or raw(env, "runner-temp"),
             workspace=args[1] if len(args) > 1 else "",
             workspace_root=workspace_root(env),

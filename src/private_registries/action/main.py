@@ -107,6 +107,10 @@ class MainStage:
             transport=Transport(TransportOptions.from_env(self.env)),
             github_token=self.inputs.github_token or github_token_from(self.env),
             aws_role_to_assume=self.inputs.aws_role_to_assume,
+            gcp_workload_identity_provider=self.inputs.gcp_workload_identity_provider,
+            gcp_service_account=self.inputs.gcp_service_account,
+            azure_client_id=self.inputs.azure_client_id,
+            azure_tenant_id=self.inputs.azure_tenant_id,
             aws_region=self.inputs.aws_region,
             fork_pull_request=gha.is_fork_pull_request(self.env),
         )

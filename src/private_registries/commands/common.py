@@ -70,8 +70,26 @@ def keychain(args: argparse.Namespace, env: Mapping[str, str], held: Sequence[Re
         aws_role_to_assume=getattr(args, "aws_role_to_assume", None),
         aws_region=getattr(args, "aws_region", None),
         fork_pull_request=gha.is_fork_pull_request(env),
+        **identity_defaults(args),
     )
     return Keychain(held, context)
+
+
+def identity_defaults(args: argparse.Namespace) -> dict[str, str | None]:
+    """The keyless clouds' defaults on the command line, each validated as an entry's field is."""
+    from private_registries.config import check_identity_defaults
+
+    found = {
+        name: getattr(args, name, None) or None
+        for name in (
+            "gcp_workload_identity_provider",
+            "gcp_service_account",
+            "azure_client_id",
+            "azure_tenant_id",
+        )
+    }
+    check_identity_defaults(found, "--")
+    return found
 
 
 def build_args(
