@@ -140,6 +140,16 @@ def test_google_sts_takes_json_and_id_token_type(google_cloud: GoogleCloud, oidc
     assert answer.json()["access_token"] == google_cloud.federated_token
 
 
+def test_google_sts_takes_the_iam_scope_google_auth_asks_before_impersonating(
+    google_cloud: GoogleCloud, oidc: OidcIssuer
+) -> None:
+    form = sts_form(
+        google_cloud, oidc.sign(google_cloud.audience), scope="https://www.googleapis.com/auth/iam"
+    )
+    assert sts(google_cloud, form).status_code == 200
+    assert google_cloud.federated_scopes == [["https://www.googleapis.com/auth/iam"]]
+
+
 @pytest.mark.parametrize(
     ("change", "error", "words"),
     [
@@ -413,7 +423,8 @@ def test_acr_exchange_and_registry(acr_registry: AcrRegistry, entra: EntraId, oi
     assert requests.get(v2, auth=(ACR_USERNAME, front.refresh_token), timeout=TIMEOUT).status_code == 200
     anonymous = requests.get(v2, timeout=TIMEOUT)
     assert anonymous.status_code == 401
-    assert "WWW-Authenticate" in anonymous.headers
+    assert anonymous.headers["WWW-Authenticate"] == f'Bearer realm="{front.realm}",service="{front.server}"'
+    assert anonymous.json()["errors"][0]["code"] == "UNAUTHORIZED"
     assert requests.get(v2, auth=(ACR_USERNAME, "guess"), timeout=TIMEOUT).status_code == 401
     assert requests.get(v2, auth=("backend", front.refresh_token), timeout=TIMEOUT).status_code == 401
     manifest = requests.get(
@@ -460,6 +471,47 @@ def test_acr_exchange_refusals(
     assert front.exchanges == []
 
 
+def test_acr_bearer_challenge_and_token_endpoint(acr_registry: AcrRegistry) -> None:
+    """What docker does with ACR's Bearer challenge: the refresh token for an access token per scope."""
+    front = acr_registry.front
+    manifest_url = f"http://{front.server}/v2/azure/app/manifests/1"
+    challenge = requests.get(manifest_url, timeout=TIMEOUT).headers["WWW-Authenticate"]
+    assert (
+        challenge
+        == f'Bearer realm="{front.realm}",service="{front.server}",scope="repository:azure/app:pull"'
+    )
+    query = {"service": front.server, "scope": "repository:azure/app:pull"}
+    got = requests.get(front.realm, params=query, auth=(ACR_USERNAME, front.refresh_token), timeout=TIMEOUT)
+    assert got.status_code == 200, got.text
+    posted = requests.post(
+        front.realm,
+        data={"grant_type": "refresh_token", "refresh_token": front.refresh_token, **query},
+        timeout=TIMEOUT,
+    )
+    assert posted.status_code == 200, posted.text
+    accept = {"Accept": "application/vnd.docker.distribution.manifest.v2+json"}
+    for token in (got.json()["access_token"], posted.json()["access_token"]):
+        bearer = {"Authorization": f"Bearer {token}", **accept}
+        assert requests.get(manifest_url, headers=bearer, timeout=TIMEOUT).status_code == 200
+        other = f"http://{front.server}/v2/azure/other/manifests/1"
+        assert requests.get(other, headers=bearer, timeout=TIMEOUT).status_code == 401
+    assert front.access_tokens[0]["access"] == [
+        {"type": "repository", "name": "azure/app", "actions": ["pull"]}
+    ]
+    refused = requests.get(front.realm, params=query, auth=(ACR_USERNAME, "guess"), timeout=TIMEOUT)
+    assert refused.status_code == 401
+    assert refused.json()["errors"][0]["code"] == "UNAUTHORIZED"
+    wrong_service = requests.get(
+        front.realm,
+        params={**query, "service": "x.azurecr.io"},
+        auth=(ACR_USERNAME, front.refresh_token),
+        timeout=TIMEOUT,
+    )
+    assert wrong_service.status_code == 400
+    forged_bearer = {"Authorization": f"Bearer {forged(front.server)}", **accept}
+    assert requests.get(manifest_url, headers=forged_bearer, timeout=TIMEOUT).status_code == 401
+
+
 def test_acr_refresh_token_expires(entra: EntraId, acr_registry: AcrRegistry) -> None:
     stale = AcrFront(entra, acr_registry.front.backend, tenant=AZURE_TENANT, refresh_token_lifetime=-60)
     try:
@@ -475,6 +527,11 @@ def test_acr_docker_pull_through_the_front(
     config = docker_config_for(tmp_path / "acr", {acr_registry.server: (ACR_USERNAME, acr_registry.password)})
     pulled = pull_fresh(dockerd, acr_registry.reference, config)
     assert pulled.returncode == 0, pulled.stderr
+    # through ACR's Bearer challenge: the refresh token for an access token, then the registry
+    paths = [(r["method"], r["path"], r.get("status")) for r in acr_registry.front.requests]
+    assert ("GET", "/v2/", 401) in paths
+    assert ("GET", "/oauth2/token", 200) in paths
+    assert ("HEAD", "/v2/azure/app/manifests/1", 200) in paths
     refused = docker_config_for(tmp_path / "acr-bad", {acr_registry.server: (ACR_USERNAME, "expired")})
     assert pull_fresh(dockerd, acr_registry.reference, refused).returncode != 0
 

@@ -7,7 +7,8 @@ real service does, and refuses with the real service's status, JSON shape and er
   google-auth's identity-pool credentials send it) and IAM Credentials
   (`POST /v1/projects/-/serviceAccounts/EMAIL:generateAccessToken`), on one port. The job's token
   must be signed by the OIDC issuer stand-in, unexpired, issued by GitHub's issuer, for the
-  provider's default allowed audience, with a `sub` the provider's attribute condition admits; only
+  provider's default allowed audience, with a `sub` the provider's attribute condition admits, and
+  the scope cloud-platform (or iam, which google-auth asks for when it will impersonate); only
   subjects granted a service account may impersonate it.
 - `EntraId`: the Microsoft identity platform v2.0 over HTTPS (msal refuses plain HTTP
   authorities): the tenant's OpenID configuration, instance discovery, the tenant's keys, and the
@@ -15,8 +16,10 @@ real service does, and refuses with the real service's status, JSON shape and er
   (issuer GitHub's, audience `api://AzureADTokenExchange`, subject one of the app's federated
   credentials). It answers with access tokens it signs itself.
 - `AcrFront`: an Azure Container Registry's `POST /oauth2/exchange` (Entra access token -> ACR
-  refresh token); every other request is relayed to a real Distribution registry, and only the
-  null-GUID user with the unexpired refresh token it minted gets through.
+  refresh token) and `/oauth2/token` (refresh token -> access token, after the registry's Bearer
+  challenge); every other request is relayed to a real Distribution registry, and only the
+  null-GUID user with the unexpired refresh token it minted, or an access token it signed for that
+  repository, gets through.
 - `DockerIdentity`: Docker's identity service (`POST /oauth/token`, RFC 8693 token exchange) as
   docker/login-action's Docker Hub OIDC login calls it.
 
@@ -49,6 +52,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from requests.structures import CaseInsensitiveDict
 
 from tests.servers.distribution import Registry
 from tests.servers.oidc import ISSUER, OidcIssuer
@@ -59,6 +63,7 @@ ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 JWT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt"
 ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"
 CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
+IAM_SCOPE = "https://www.googleapis.com/auth/iam"
 AZURE_AUDIENCE = "api://AzureADTokenExchange"
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ARM_SCOPE = "https://management.azure.com/.default"
@@ -82,6 +87,14 @@ class Refused(Exception):
     def __init__(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:
         super().__init__(status)
         self.status, self.body, self.headers = status, body, headers or {}
+
+
+def _headers(handler: BaseHTTPRequestHandler) -> CaseInsensitiveDict[str]:
+    """The request's headers, a repeated one joined with commas as HTTP allows."""
+    joined: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+    for key, value in handler.headers.items():
+        joined[key] = f"{joined[key]}, {value}" if key in joined else value
+    return joined
 
 
 def _now() -> datetime.datetime:
@@ -164,8 +177,9 @@ class _Service:
         record: dict[str, Any] = {
             "method": handler.command,
             "path": split.path,
+            "target": handler.path,
             "query": {k: v[0] for k, v in parse_qs(split.query).items()},
-            "headers": dict(handler.headers.items()),
+            "headers": _headers(handler),
         }
         kind = handler.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if kind == "application/json":
@@ -185,6 +199,7 @@ class _Service:
             status, body, headers = self._route(handler.command, split.path, record)
         except Refused as refusal:
             status, body, headers = refusal.status, refusal.body, refusal.headers
+        record["status"] = status
         reply(handler, status, body, headers=headers, content_type=self.content_type)
 
     def _relays(self, handler: BaseHTTPRequestHandler) -> bool:
@@ -251,6 +266,7 @@ class GoogleCloud(_Service):
         self.access_token = access_token or "ya29.sa-" + secrets.token_urlsafe(24)
         self.expires_in = expires_in
         self.federated_subjects: list[str] = []  # the `sub` of each successful exchange, in order
+        self.federated_scopes: list[list[str]] = []  # the scopes each successful exchange asked for
         super().__init__(fail_first=fail_first)
 
     @property
@@ -355,11 +371,13 @@ class GoogleCloud(_Service):
                 ),
             )
         scopes = body.get("scope", "").split()
-        if CLOUD_PLATFORM not in scopes:
+        if not {CLOUD_PLATFORM, IAM_SCOPE} & set(scopes):
+            # google-auth asks for cloud-platform, or only iam when it will impersonate
             raise Refused(
                 400,
                 _oauth_error(
-                    "invalid_scope", f'The "scope" must include {CLOUD_PLATFORM} for this audience.'
+                    "invalid_scope",
+                    f'The "scope" must include {CLOUD_PLATFORM} or {IAM_SCOPE} for this audience.',
                 ),
             )
         try:
@@ -395,6 +413,7 @@ class GoogleCloud(_Service):
             )
         with self._lock:
             self.federated_subjects.append(subject)
+            self.federated_scopes.append(scopes)
         return {
             "access_token": self.federated_token,
             "issued_token_type": ACCESS_TOKEN_TYPE,
@@ -924,12 +943,18 @@ HOP_BY_HOP = {
 
 
 class AcrFront(_Service):
-    """An "ACR" on loopback: `/oauth2/exchange` here, the registry API relayed to a Distribution registry.
+    """An "ACR" on loopback: its token endpoints here, the registry API relayed to a Distribution registry.
 
-    The backend is any htpasswd registry (its own account stays internal); a client gets through
-    only with Basic `00000000-0000-0000-0000-000000000000` and the unexpired refresh token this front
-    minted, which the front swaps for the backend's account. Anything else is relayed as it came, so
-    the backend's own 401 and challenge answer it.
+    - `POST /oauth2/exchange` (grant `access_token`): an Entra access token for this tenant, audience
+      ARM or containerregistry, unexpired -> `{"refresh_token"}`, the one refresh token it minted.
+    - `GET /oauth2/token` (Basic null GUID + refresh token, `service`, `scope`s) and
+      `POST /oauth2/token` (grant `refresh_token`, or `password` with the null GUID) -> an ACR access
+      token for the scopes asked, as the registry's Bearer challenge sends clients there.
+    - everything else is relayed to the backend, streaming, when it carries Basic null GUID + the
+      unexpired refresh token, or Bearer with an unexpired access token of this front whose access
+      covers the repository and action; the front swaps it for the backend's own account (an
+      htpasswd registry whose account stays internal). Anything else gets ACR's 401 with
+      `Www-Authenticate: Bearer realm="http://FRONT/oauth2/token",service="FRONT"[,scope=...]`.
     """
 
     content_type = JSON_UTF8
@@ -941,16 +966,19 @@ class AcrFront(_Service):
         *,
         tenant: str,
         refresh_token_lifetime: int = 10800,
+        access_token_lifetime: int = 4500,
         fail_first: int = 0,
     ) -> None:
         self.entra = entra
         self.backend = backend
         self.tenant = tenant
+        self.access_token_lifetime = access_token_lifetime
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         if not backend.users:
             raise ValueError("the ACR front needs an htpasswd backend (users=...)")
         self._backend_user, self._backend_password = next(iter(backend.users.items()))
         self.exchanges: list[dict[str, Any]] = []  # the Entra claims of each accepted exchange
+        self.access_tokens: list[dict[str, Any]] = []  # the claims of each ACR access token it signed
         self.relayed = 0
         super().__init__(fail_first=fail_first)
         now = int(_now().timestamp())
@@ -978,94 +1006,162 @@ class AcrFront(_Service):
     def server(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def realm(self) -> str:
+        return f"http://{self.server}/oauth2/token"
+
     def _unavailable(self) -> Refused:
         return Refused(503, {"errors": [{"code": "UNAVAILABLE", "message": "service unavailable"}]})
 
     def _relays(self, handler: BaseHTTPRequestHandler) -> bool:
-        return urlsplit(handler.path).path != "/oauth2/exchange"
+        return urlsplit(handler.path).path not in {"/oauth2/exchange", "/oauth2/token"}
 
     def _route(self, method: str, path: str, request: dict[str, Any]) -> tuple[int, object, dict[str, str]]:
+        if path == "/oauth2/token":
+            return 200, self._token(method, request), {}
         if method != "POST":
             # ACR answers 404 to anything but POST there (Azure/acr issue 166)
-            raise Refused(404, {"errors": [{"code": "NOT_FOUND", "message": "not found"}]})
+            raise Refused(404, _acr_errors("NOT_FOUND", "not found"))
         form = request.get("form") or {}
         grant = form.get("grant_type", "")
         if grant != "access_token":
-            raise Refused(
-                400, {"errors": [{"code": "UNSUPPORTED", "message": f"unsupported grant_type '{grant}'"}]}
-            )
+            raise Refused(400, _acr_errors("UNSUPPORTED", f"unsupported grant_type '{grant}'"))
         if form.get("service") != self.server:
-            raise Refused(
-                400,
-                {
-                    "errors": [
-                        {
-                            "code": "INVALID_REQUEST",
-                            "message": f"service '{form.get('service', '')}' is not this registry",
-                        }
-                    ]
-                },
-            )
-
-        def unauthorized(message: str) -> Refused:
-            return Refused(401, {"errors": [{"code": "UNAUTHORIZED", "message": message}]})
-
+            message = f"service '{form.get('service', '')}' is not this registry"
+            raise Refused(400, _acr_errors("INVALID_REQUEST", message))
         token = form.get("access_token", "")
         if not token:
-            raise unauthorized("access_token is required")
+            raise _acr_unauthorized("access_token is required")
         try:
             claims = self.entra.verify_access_token(token)
         except jwt.ExpiredSignatureError:
-            raise unauthorized("the access token has expired") from None
+            raise _acr_unauthorized("the access token has expired") from None
         except jwt.PyJWTError:
-            raise unauthorized("the access token is not valid") from None
+            raise _acr_unauthorized("the access token is not valid") from None
         if form.get("tenant") and form["tenant"] != claims.get("tid"):
-            raise unauthorized(f"the access token was not issued for tenant '{form['tenant']}'")
+            raise _acr_unauthorized(f"the access token was not issued for tenant '{form['tenant']}'")
         if claims.get("tid") != self.tenant:
-            raise unauthorized(f"the registry does not trust tenant '{claims.get('tid')}'")
+            raise _acr_unauthorized(f"the registry does not trust tenant '{claims.get('tid')}'")
         audience = str(claims.get("aud", "")).rstrip("/")
         if audience not in {"https://management.azure.com", "https://containerregistry.azure.net"}:
-            raise unauthorized(f"the access token's audience '{claims.get('aud')}' is not accepted")
+            raise _acr_unauthorized(f"the access token's audience '{claims.get('aud')}' is not accepted")
         with self._lock:
             self.exchanges.append(claims)
         return 200, {"refresh_token": self.refresh_token}, {}
 
-    def _translated(self, header: str) -> str:
-        """The Authorization to relay: the backend's account for the null GUID and our refresh token."""
-        if not header.startswith("Basic "):
-            return header
+    def _token(self, method: str, request: dict[str, Any]) -> dict[str, str]:
+        """ACR's OAuth2 token endpoint: the refresh token (Basic password or form field) -> access token."""
+        if method == "GET":
+            query = parse_qs(urlsplit(request["target"]).query)
+            service = query.get("service", [""])[0]
+            scopes = [s for value in query.get("scope", []) for s in value.split()]
+            user, password = _basic(request["headers"].get("Authorization", ""))
+        elif method == "POST":
+            form = request.get("form") or {}
+            service, scopes = form.get("service", ""), form.get("scope", "").split()
+            grant = form.get("grant_type", "")
+            if grant == "refresh_token":
+                user, password = ACR_USERNAME, form.get("refresh_token", "")
+            elif grant == "password":
+                user, password = form.get("username", ""), form.get("password", "")
+            else:
+                raise Refused(400, _acr_errors("UNSUPPORTED", f"unsupported grant_type '{grant}'"))
+        else:
+            raise Refused(404, _acr_errors("NOT_FOUND", "not found"))
+        if service != self.server:
+            raise Refused(400, _acr_errors("INVALID_REQUEST", f"service '{service}' is not this registry"))
+        if not self._refresh_token_valid(user, password):
+            raise _acr_unauthorized(
+                "authentication required, visit https://aka.ms/acr/authorization for more information."
+            )
+        now = int(_now().timestamp())
+        access = []
+        for scope in scopes:
+            kind, _, rest = scope.partition(":")
+            name, _, actions = rest.rpartition(":")
+            if kind in {"repository", "registry"} and name:
+                access.append({"type": kind, "name": name, "actions": actions.split(",")})
+        claims = {
+            "jti": str(uuid.uuid4()),
+            "sub": ACR_USERNAME,
+            "nbf": now,
+            "exp": now + self.access_token_lifetime,
+            "iat": now,
+            "iss": "Azure Container Registry",
+            "aud": self.server,
+            "version": "1.0",
+            "access": access,
+            "roles": [],
+            "grant_type": "refresh_token",
+            "tenant": self.tenant,
+        }
+        with self._lock:
+            self.access_tokens.append(claims)
+        return {"access_token": jwt.encode(claims, self.key, algorithm="RS256")}
+
+    def _refresh_token_valid(self, user: str, password: str) -> bool:
+        return (
+            user == ACR_USERNAME
+            and secrets.compare_digest(password.encode(), self.refresh_token.encode())
+            and self.refresh_token_exp >= _now().timestamp()
+        )
+
+    def _admits(self, header: str, method: str, path: str) -> bool:
+        """Whether the Authorization lets this request through to the registry."""
+        if header.startswith("Basic "):
+            return self._refresh_token_valid(*_basic(header))
+        if not header.startswith("Bearer "):
+            return False
         try:
-            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
-        except ValueError:
-            return header
-        if user != ACR_USERNAME or not secrets.compare_digest(password, self.refresh_token):
-            return header
-        if self.refresh_token_exp < _now().timestamp():
-            return header
-        pair = f"{self._backend_user}:{self._backend_password}".encode()
-        return "Basic " + base64.b64encode(pair).decode()
+            claims = jwt.decode(header[7:], self.key.public_key(), algorithms=["RS256"], audience=self.server)
+        except jwt.PyJWTError:
+            return False
+        repository = _repository_of(path)
+        if repository is None:
+            return True  # /v2/ itself: any valid token
+        needed = "pull" if method in {"GET", "HEAD"} else "push"
+        return any(
+            entry.get("type") == "repository"
+            and entry.get("name") == repository
+            and ({needed, "*"} & set(entry.get("actions", [])))
+            for entry in claims.get("access", [])
+        )
 
     def _relay(self, handler: BaseHTTPRequestHandler) -> None:
+        path = urlsplit(handler.path).path
+        record: dict[str, Any] = {
+            "method": handler.command,
+            "path": path,
+            "target": handler.path,
+            "headers": _headers(handler),
+        }
         with self._lock:
             self.relayed += 1
-            self.requests.append(
-                {
-                    "method": handler.command,
-                    "path": urlsplit(handler.path).path,
-                    "headers": dict(handler.headers.items()),
-                }
+            self.requests.append(record)
+        if not self._admits(handler.headers.get("Authorization", ""), handler.command, path):
+            _drain(handler)
+            challenge = f'Bearer realm="{self.realm}",service="{self.server}"'
+            repository = _repository_of(path)
+            if repository is not None:
+                actions = "pull" if handler.command in {"GET", "HEAD"} else "pull,push"
+                challenge += f',scope="repository:{repository}:{actions}"'
+            body = _acr_errors(
+                "UNAUTHORIZED",
+                "authentication required, visit https://aka.ms/acr/authorization for more information.",
             )
-        headers = {
-            k: v for k, v in handler.headers.items() if k.lower() not in HOP_BY_HOP | {"authorization"}
-        }
-        auth = handler.headers.get("Authorization")
-        if auth:
-            headers["Authorization"] = self._translated(auth)
+            record["status"] = 401
+            reply(handler, 401, body, headers={"Www-Authenticate": challenge}, content_type=JSON_UTF8)
+            return
+        # a list, not a dict: clients repeat headers (docker sends one Accept per media type)
+        dropped = HOP_BY_HOP | {"authorization"}
+        headers = [(k, v) for k, v in handler.headers.items() if k.lower() not in dropped]
+        pair = f"{self._backend_user}:{self._backend_password}".encode()
+        headers.append(("Authorization", "Basic " + base64.b64encode(pair).decode()))
         upstream = http.client.HTTPConnection(self.backend.host, self.backend.port, timeout=120)
         chunked = "chunked" in handler.headers.get("Transfer-Encoding", "").lower()
         length = int(handler.headers.get("Content-Length") or 0)
         upstream.putrequest(handler.command, handler.path, skip_host=True, skip_accept_encoding=True)
-        for key, value in headers.items():
+        for key, value in headers:
             upstream.putheader(key, value)
         if chunked:
             upstream.putheader("Transfer-Encoding", "chunked")
@@ -1079,10 +1175,11 @@ class AcrFront(_Service):
         else:
             _copy(handler.rfile.read, upstream.send, length)
         answer = upstream.getresponse()
+        record["status"] = answer.status
         handler.send_response(answer.status, answer.reason)
         out_length = answer.getheader("Content-Length")
         for key, value in answer.getheaders():
-            if key.lower() not in HOP_BY_HOP:
+            if key.lower() not in HOP_BY_HOP | {"date", "server"}:
                 handler.send_header(key, value)
         if handler.command == "HEAD" or answer.status in {204, 304}:
             if out_length is not None:
@@ -1100,6 +1197,38 @@ class AcrFront(_Service):
             handler.wfile.write(b"0\r\n\r\n")
         handler.wfile.flush()
         upstream.close()
+
+
+def _acr_errors(code: str, message: str) -> dict[str, object]:
+    return {"errors": [{"code": code, "message": message}]}
+
+
+def _acr_unauthorized(message: str) -> Refused:
+    return Refused(401, _acr_errors("UNAUTHORIZED", message))
+
+
+def _basic(header: str) -> tuple[str, str]:
+    if not header.startswith("Basic "):
+        return "", ""
+    try:
+        user, _, password = base64.b64decode(header[6:], validate=True).decode().partition(":")
+    except ValueError:
+        return "", ""
+    return user, password
+
+
+def _repository_of(path: str) -> str | None:
+    """The repository a registry API path names (None for /v2/ and the catalog)."""
+    match = re.fullmatch(r"/v2/(.+)/(manifests|blobs|tags)/.*", path)
+    return match.group(1).removesuffix("/blobs/uploads") if match else None
+
+
+def _drain(handler: BaseHTTPRequestHandler) -> None:
+    if "chunked" in handler.headers.get("Transfer-Encoding", "").lower():
+        for _ in _read_chunks(handler):
+            pass
+    else:
+        _copy(handler.rfile.read, lambda _: None, int(handler.headers.get("Content-Length") or 0))
 
 
 def _copy(read: Callable[[int], bytes], write: Callable[[bytes], object], length: int) -> None:
