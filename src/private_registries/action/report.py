@@ -11,6 +11,7 @@ from private_registries import gha
 from private_registries.action import summary
 from private_registries.action.inputs import as_inputs
 from private_registries.action.state import ActionState
+from private_registries.builders.spec import BuildFailed
 from private_registries.console import Console
 from private_registries.credential import Credential
 from private_registries.errors import RegistriesError
@@ -36,19 +37,30 @@ class Report:
         self.failures += named
 
     def hand_over(self, env: Mapping[str, str], console: Console) -> None:
-        """Outputs and summary: for what did work, even when something failed."""
-        built = self.built
-        checked = built.checked if built and built.image_id else self.checked
+        """Outputs and summary: for what did work, even when something failed. A build that ran has
+        a part of its own (what was built, or the failing step and the log's tail) unless
+        DOCKER_BUILD_SUMMARY turns it off; the pre-flight alone (`build: false`) shows its base images."""
+        built = self.built if self.built is not None and self.built.ran else None
+        wanted, warning = summary.build_summary_wanted(env)
+        if warning and built is not None:
+            console.warn(warning)
+        # the build's own part quotes its log: its failure here is the first line alone
+        quoted = wanted and built is not None and built.error is not None
+        failures = [
+            failure.message.split("\n", 1)[0]
+            if quoted and isinstance(failure, BuildFailed)
+            else failure.message
+            for failure in self.failures
+        ]
         try:
             gha.set_outputs(env, self.outputs)  # the state went out when the logins were written
             console.summary(
                 summary.render(
                     self.credentials,
-                    failures=[failure.message for failure in self.failures],
-                    base_images=checked.digests if checked else {},
-                    image_id=built.image_id if built else "",
-                    pushed=built.pushed if built else {},
+                    failures=failures,
+                    base_images=self.checked.digests if self.checked and built is None else {},
                     notes=self.notes,
+                    built=built if wanted else None,
                 )
             )
         except (OSError, RegistriesError) as exc:

@@ -12,7 +12,8 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from private_registries.builders.spec import BuildSpec, Built, Progress
+from private_registries.builders.outline import ClassicLog
+from private_registries.builders.spec import BuildFailed, BuildSpec, Built, Progress
 from private_registries.credential import Credential
 from private_registries.dockerfile import DockerfileOptions
 from private_registries.errors import BuildError, Location
@@ -107,18 +108,35 @@ class ClassicBuilder:
     ) -> Built:
         client = connect(self.env)
         tags = list(spec.tags)
-        with progress.section(f"Build {', '.join(tags) or dockerfile.context}"):
-            image_id = build(client, dockerfile, spec, list(credentials), progress.line)
+        reader = ClassicLog()
+
+        def line(text: str) -> None:
+            reader.feed(plain(text))
+            progress.line(text)
+
+        try:
+            with progress.section(f"Build {', '.join(tags) or dockerfile.context}"):
+                image_id = build(client, dockerfile, spec, list(credentials), line)
+        except BuildError as error:
+            raise BuildFailed.of(
+                error, reader.outline(failed=True, reason=_reason_of(error, reader.current))
+            ) from None
+        outline = reader.outline()
         pushed: dict[str, str] = {}
         if spec.push:
             by_server = {credential.server: credential for credential in credentials}
             for tag in tags:
-                with progress.section(f"Push {tag}"):
-                    pushed[tag] = push(client, tag, by_server.get(parse_image(tag).server), progress.line)
+                try:
+                    with progress.section(f"Push {tag}"):
+                        pushed[tag] = push(client, tag, by_server.get(parse_image(tag).server), progress.line)
+                except BuildError as error:
+                    raise BuildFailed.of(error, outline) from None
         metadata: dict[str, object] = {"containerimage.config.digest": image_id}
         if pushed:
             metadata["containerimage.digest"] = next(iter(pushed.values()))
-        return Built(image_id, pushed, metadata)
+        return Built(
+            image_id, pushed, metadata, outline, tuple(spec.platforms) or _platform(client, image_id)
+        )
 
 
 def registry_config(credentials: Sequence[Credential]) -> dict[str, dict[str, str]]:
@@ -252,6 +270,24 @@ def _follow(stream: Iterator[dict[str, Any]], log: Callable[[str], None]) -> str
     if not image_id:
         raise BuildError("the daemon finished the build without an image ID")
     return image_id
+
+
+def _reason_of(error: BuildError, step: str) -> str:
+    """The daemon's words in a failure of _follow (`the build failed at STEP: WHY`), its first line."""
+    return error.message.split("\n", 1)[0].removeprefix(f"the build failed at {step.strip()}: ")
+
+
+def _platform(client: Any, image_id: str) -> tuple[str, ...]:
+    """The built image's platform, as the daemon's image store has it; none if it cannot tell."""
+    import docker
+
+    try:
+        image = client.inspect_image(image_id)
+    except (docker.errors.DockerException, OSError):
+        return ()
+    parts = [image.get("Os"), image.get("Architecture"), image.get("Variant")]
+    found = "/".join(str(part) for part in parts if part)
+    return (found,) if found.count("/") >= 1 else ()
 
 
 def _indent(text: str) -> str:

@@ -18,18 +18,22 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
+from functools import partial
 from pathlib import Path
 
 from private_registries import dockerconfig, signals
-from private_registries.builders.spec import BuildSpec, Built, Progress
+from private_registries.builders.outline import BuildKitLog, Outline
+from private_registries.builders.spec import BuildFailed, BuildSpec, Built, Progress
 from private_registries.credential import Credential
 from private_registries.dockerfile import DockerfileOptions
 from private_registries.errors import BuildError, InputError
 from private_registries.text import plain
 
 _TAIL = 40  # lines of a failed build's log quoted in its error
+_READ_CHARS = 65536  # a longer line of the log comes (and is printed) in pieces of this size
 _FAILURE = re.compile(r"^(?:#\d+ )?(?:ERROR|error|failed to solve)\b.*", re.IGNORECASE)
 _PUSHED = re.compile(r"digest: (sha256:[0-9a-f]{64})")
+_PLATFORM = re.compile(r"[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?")  # os/arch[/variant], as the daemon says it
 _UNRESOLVED = re.compile(r"failed to resolve source metadata for (\S+?):? ")
 _LOOKUP_SECONDS = 10  # asking the daemon's image store for one image
 # What buildx says when its `docker` driver (the daemon's own BuildKit) cannot do what was asked.
@@ -247,7 +251,7 @@ class CliBuilder:
             if not self.buildx:
                 env["DOCKER_BUILDKIT"] = "1"
             with progress.section(f"Build {', '.join(spec.tags) or dockerfile.context}"):
-                self._run(
+                _, outline = self._run(
                     self.arguments(dockerfile, spec, Path(scratch)), env, progress, "the build",
                     frontend=_frontend(dockerfile),
                 )  # fmt: skip
@@ -262,21 +266,40 @@ class CliBuilder:
             elif spec.push:
                 for tag in spec.tags:
                     with progress.section(f"Push {tag}"):
-                        log = self._run(["push", tag], env, progress, f"the push of {tag}")
+                        log, _ = self._run(["push", tag], env, progress, f"the push of {tag}")
                     pushed[tag] = _pushed_digest(log, tag)
         if not self.buildx:
             metadata = {"containerimage.config.digest": image_id}
             if pushed:
                 metadata["containerimage.digest"] = next(iter(pushed.values()))
         if not image_id and not spec.outputs and not spec.evaluates:
-            raise BuildError("the build finished without an image ID")
-        return Built(image_id, pushed, metadata)
+            raise BuildFailed("the build finished without an image ID", outline=outline)
+        platforms = tuple(spec.platforms) or self._platform(image_id, spec)
+        return Built(image_id, pushed, metadata, outline, platforms)
+
+    def _platform(self, image_id: str, spec: BuildSpec) -> tuple[str, ...]:
+        """The platform of an image built into the daemon's store (`docker image inspect`); none when
+        it went elsewhere (another builder's store, a registry only) or the daemon cannot tell."""
+        if not image_id or not self._reads_daemon_store(spec):
+            return ()
+        try:
+            answer = subprocess.run(
+                [self.cli, "image", "inspect", "--format",
+                 "{{.Os}}/{{.Architecture}}{{with .Variant}}/{{.}}{{end}}", image_id],
+                env=dict(self.env), capture_output=True, text=True, timeout=_LOOKUP_SECONDS, check=False,
+            )  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired):
+            return ()
+        found = answer.stdout.strip()
+        return (found,) if answer.returncode == 0 and _PLATFORM.fullmatch(found) else ()
 
     def _run(
         self, args: list[str], env: Mapping[str, str], progress: Progress, what: str, *, frontend: str = ""
-    ) -> list[str]:
-        """Run the CLI, its output streamed line by line (no escapes but colours); its tail kept."""
+    ) -> tuple[list[str], Outline]:
+        """Run the CLI, its output streamed line by line (no escapes but colours); its tail kept, and
+        what BuildKit's plain progress tells of the build (a BuildFailed carries it on a failure)."""
         tail: deque[str] = deque(maxlen=_TAIL)
+        reader = BuildKitLog()
         try:
             process = subprocess.Popen(
                 [self.cli, *args],
@@ -293,17 +316,23 @@ class CliBuilder:
         # signals.GRACE; then we unwind as the signal would have, and the temporary config goes
         with process, signals.forwarding(process) as received:
             try:
-                for raw in process.stdout or ():
+                lines = (
+                    iter(partial(process.stdout.readline, _READ_CHARS), "") if process.stdout else iter(())
+                )
+                for raw in lines:
                     line = plain(raw.rstrip("\n"), keep_colours=True)
                     tail.append(plain(line))
+                    reader.feed(tail[-1])
                     progress.line(line)
             except BaseException:  # whatever else stops us: make sure the CLI is gone before cleaning up
                 process.kill()
                 raise
         signals.raise_received(received)
         if process.returncode != 0:
-            raise BuildError(_failure(what, list(tail)), hint=_hint(list(tail), frontend))
-        return list(tail)
+            raise BuildFailed(
+                _failure(what, list(tail)), hint=_hint(list(tail), frontend), outline=reader.outline()
+            )
+        return list(tail), reader.outline()
 
 
 class _Seen:

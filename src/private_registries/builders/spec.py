@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from private_registries.builders.outline import Outline
 from private_registries.credential import Credential
 from private_registries.dockerfile import DockerfileOptions
+from private_registries.errors import BuildError, ErrorKind, Location
 
 
 class Engine(StrEnum):
@@ -148,6 +150,29 @@ class Built:
     image_id: str
     pushed: Mapping[str, str] = field(default_factory=dict)  # tag -> digest
     metadata: Mapping[str, object] = field(default_factory=dict)  # buildx's metadata file, or its gist
+    outline: Outline = field(default_factory=Outline)  # what the log told: steps, cache hits
+    platforms: tuple[str, ...] = ()  # the image's own, when the builder can tell ("": not known)
+
+
+class BuildFailed(BuildError):
+    """The build (or its push) ran and failed: the error, with what its log told (the failing step,
+    the log's tail) for the step summary."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        outline: Outline,
+        hint: str | None = None,
+        kind: ErrorKind | None = None,
+        where: Location | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, kind=kind, where=where)
+        self.outline = outline
+
+    @classmethod
+    def of(cls, error: BuildError, outline: Outline) -> BuildFailed:
+        return cls(error.message, outline=outline, hint=error.hint, kind=error.kind, where=error.where)
 
 
 class Progress(Protocol):
@@ -181,4 +206,6 @@ class Builder(Protocol):
         spec: BuildSpec,
         credentials: Sequence[Credential],
         progress: Progress,
-    ) -> Built: ...
+    ) -> Built:
+        """Build (and push); a failure of the build itself is a BuildFailed, with its log's outline."""
+        ...

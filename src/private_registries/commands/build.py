@@ -6,6 +6,7 @@ import argparse
 import json
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from private_registries import builders, views
 from private_registries.builders import BuildSpec, Engine
@@ -13,6 +14,9 @@ from private_registries.commands import common
 from private_registries.console import Console
 from private_registries.errors import InputError
 from private_registries.fsutil import atomic_write
+
+if TYPE_CHECKING:
+    from private_registries.services.build import BuildResult
 
 
 def run(args: argparse.Namespace, env: Mapping[str, str], console: Console) -> int:
@@ -59,6 +63,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str], console: Console) -> i
     held = common.registries(args, env, console, with_passwords=True)
     with common.keychain(args, env, held) as keychain:
         result = build(options, keychain, views.BuildLog(console))
+    summarize(result, env, console)
     if result.failures:
         console.failures(result.failures)
         return 1
@@ -77,3 +82,17 @@ def run(args: argparse.Namespace, env: Mapping[str, str], console: Console) -> i
     for tag, digest in result.pushed.items():
         console.echo(f"Pushed {tag}@{digest}")
     return 0
+
+
+def summarize(result: BuildResult, env: Mapping[str, str], console: Console) -> None:
+    """In a workflow, the build's part of the step summary, as the action writes it: what was built,
+    or the failing step and the log's tail (none with DOCKER_BUILD_SUMMARY=false)."""
+    if not console.ci:
+        return
+    from private_registries.action import summary
+
+    wanted, warning = summary.build_summary_wanted(env)
+    if warning:
+        console.warn(warning)
+    if wanted and result.ran:
+        console.summary(summary.build(result, heading="###"))

@@ -3,6 +3,7 @@ registries it pulls from and pushes to, then the push. The log goes to the calle
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
@@ -10,9 +11,10 @@ from typing import Protocol
 
 from private_registries import builders
 from private_registries.builders import BuildSpec, Engine
-from private_registries.builders.spec import secret_envs
+from private_registries.builders.outline import Outline
+from private_registries.builders.spec import BuildFailed, secret_envs
 from private_registries.dockerfile import DockerfileOptions
-from private_registries.errors import Failures, InputError, RegistriesError
+from private_registries.errors import BuildError, Failures, InputError, RegistriesError
 from private_registries.images import parse_image
 from private_registries.keychain import Keychain
 from private_registries.secret import MASKER, Secret, basic_auth
@@ -48,14 +50,26 @@ class BuildResult:
     pushed: Mapping[str, str] = field(default_factory=dict)  # tag -> digest
     metadata: Mapping[str, object] = field(default_factory=dict)  # buildx's metadata (or its gist)
     engine: str = ""  # which engine built it ("": nothing was built)
+    # What the step summary tells of the build: what was asked, how it went.
+    spec: BuildSpec | None = None  # None: the build did not start (the pre-flight failed)
+    platforms: tuple[str, ...] = ()  # those asked, else the image's own when the builder tells it
+    seconds: float | None = None  # how long the build (and push) took; None: it did not run
+    outline: Outline = field(default_factory=Outline)  # what its log told: steps, cache hits, failure
+    error: BuildError | None = None  # the build (or push) ran and failed
 
     @property
     def built(self) -> bool:
         return bool(self.engine)
 
     @property
+    def ran(self) -> bool:
+        """Whether the builder ran (and built, or failed)."""
+        return self.seconds is not None
+
+    @property
     def failures(self) -> list[RegistriesError]:
-        return self.checked.failures if self.checked else []
+        failed: list[RegistriesError] = list(self.checked.failures) if self.checked else []
+        return [*failed, self.error] if self.error else failed
 
     @property
     def digest(self) -> str:
@@ -110,8 +124,19 @@ def build(options: BuildOptions, keychain: Keychain, progress: BuildProgress) ->
     if failures:
         raise Failures(failures)
     _refuse_secrets(dockerfile, spec, keychain)
-    built = builder.build(dockerfile, spec, credentials, progress)
-    return BuildResult(checked, built.image_id, tuple(spec.tags), built.pushed, built.metadata, builder.name)
+    started = time.monotonic()
+    try:
+        built = builder.build(dockerfile, spec, credentials, progress)
+    except BuildError as error:  # the build ran and failed: returned, with what its log told
+        outline = error.outline if isinstance(error, BuildFailed) else Outline()
+        return BuildResult(
+            checked, tags=tuple(spec.tags), spec=spec, platforms=tuple(spec.platforms),
+            seconds=time.monotonic() - started, outline=outline, error=error,
+        )  # fmt: skip
+    return BuildResult(
+        checked, built.image_id, tuple(spec.tags), built.pushed, built.metadata, builder.name,
+        spec=spec, platforms=built.platforms, seconds=time.monotonic() - started, outline=built.outline,
+    )  # fmt: skip
 
 
 def _refuse_with_push_by_digest(spec: BuildSpec) -> None:
