@@ -37,6 +37,7 @@ import ipaddress
 import json
 import re
 import secrets
+import socket
 import ssl
 import threading
 import uuid
@@ -105,6 +106,9 @@ def _rfc3339(moment: datetime.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_PLAIN_HTTP = b"Client sent an HTTP request to an HTTPS server.\n"
+
+
 class _Service:
     """A loopback HTTP(S) server whose requests are recorded and handed to `_route`."""
 
@@ -127,6 +131,21 @@ class _Service:
 
             def log_message(self, *args: object) -> None:
                 pass
+
+            def handle_one_request(self) -> None:
+                # A TLS hello to a plain-HTTP port gets what Go's HTTP servers answer (an HTTP 400), so
+                # clients that try HTTPS first (BuildKit, docker) fall back to HTTP as they do with a
+                # real plain-HTTP registry; Python's own answer to it has no status line at all.
+                if not isinstance(self.request, ssl.SSLSocket):
+                    try:
+                        first = self.request.recv(1, socket.MSG_PEEK)
+                    except OSError:
+                        first = b""
+                    if first == b"\x16":
+                        self.wfile.write(b"HTTP/1.0 400 Bad Request\r\n\r\n" + _PLAIN_HTTP)
+                        self.close_connection = True
+                        return
+                super().handle_one_request()
 
             def do_GET(self) -> None:
                 service._dispatch(self)
