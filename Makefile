@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # for base images, debootstrap for the action's local base image, skopeo (a non-docker client for exec).
 # scripts/tools.sh adds Debian 13's Engine 26.1, CLI 26.1, buildx 0.13.1 and kubectl 1.32 (into .tools/
 # on Debian 12, as packages on Debian 13): the suite's daemon, builds and kubectl comparisons run on them.
-DEB_PACKAGES := docker.io docker-registry busybox-static debootstrap ca-certificates skopeo
+DEB_PACKAGES := docker.io docker-registry busybox-static debootstrap ca-certificates skopeo git
 PYTEST_ARGS ?=
 
 .PHONY: test lint deps venv demo bench clean

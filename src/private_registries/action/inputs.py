@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from private_registries.deploy.kubernetes import DEFAULT_NAME, check_name, check
 from private_registries.dockerfile import DockerfileOptions
 from private_registries.errors import Caveat, InputError, RegistriesError
 from private_registries.fsutil import inside
+from private_registries.gitcontext import RemoteContext, remote_context
 from private_registries.secret import Secret
 from private_registries.services.build import BuildOptions
 from private_registries.services.inject import InjectOptions
@@ -154,6 +155,7 @@ class ActionInputs:
     # None: unknown (a stage run by hand), so nothing is checked
     workspace_root: Path | None = None
     context: str = ""
+    remote: RemoteContext | None = None  # context: git, or a Git URL (None: a folder here)
     file: str = ""
     tags: Sequence[str] = ()
     build_args: Mapping[str, str] = field(default_factory=dict)
@@ -215,6 +217,7 @@ class ActionInputs:
             workspace=args[1] if len(args) > 1 else "",
             workspace_root=workspace_root(env),
             context=raw(env, "context"),
+            remote=remote_context(raw(env, "context"), env, keyword=True),
             file=raw(env, "file"),
             tags=items(env, "tags"),
             build_args=pairs(env, "build-args"),
@@ -276,6 +279,8 @@ class ActionInputs:
             target=self.target,
             build_contexts=self.build_contexts,
         )
+        if self.remote is not None:  # the file input is a path in the repository, none here
+            return replace(options, context=Path("."))
         what = "input file" if self.file else "input context's Dockerfile"
         in_workspace(options.path, what, self.workspace_root)
         return options
@@ -316,7 +321,7 @@ class ActionInputs:
             ulimits=self.ulimits,
             push_by_digest=self.push_by_digest,
         )
-        return BuildOptions(dockerfile=dockerfile, spec=spec, check=self.check)
+        return BuildOptions(dockerfile=dockerfile, spec=spec, check=self.check, remote=self.remote)
 
     def merge_options(self) -> MergeOptions | None:
         """The index to make of `merge-digests` at `tags` (None: no merge); refused with a build in the

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from private_registries import fixes, gha, views
+from private_registries import fixes, gha, gitcontext, views
 from private_registries.action import handover
 from private_registries.action.inputs import ActionInputs, in_workspace
 from private_registries.action.report import Report
@@ -36,9 +36,9 @@ from private_registries.errors import Failures, RegistriesError
 from private_registries.images import parse_image
 from private_registries.keychain import Keychain
 from private_registries.services.build import build
-from private_registries.services.check import check
+from private_registries.services.check import check, check_images
 from private_registries.services.convox import ConvoxOptions, convox
-from private_registries.services.images import images
+from private_registries.services.images import DockerfileImages, images, remote_images
 from private_registries.services.inject import inject
 from private_registries.services.login import LoginOptions, login
 from private_registries.services.merge import MergeOptions, sources_of
@@ -86,7 +86,7 @@ class MainStage:
                 servers += [parse_image(source).server for source in sources_of(merging)]
             dockerfile = inputs.dockerfile()
             if dockerfile is not None:
-                servers = images(replace(dockerfile, all_stages=True)).servers + servers
+                servers = self.pulled_servers(dockerfile, keychain) + servers
             self.log_in(merge(held, keychain.entries(servers)), keychain)
             if dockerfile is not None and inputs.build:
                 self.build(dockerfile, keychain)
@@ -136,6 +136,15 @@ class MainStage:
             self.report.notes.append(notice)
             self.console.notice(notice)
         return merge(from_inputs, from_secret)
+
+    def pulled_servers(self, dockerfile: DockerfileOptions, keychain: Keychain) -> list[str]:
+        """The registries the Dockerfile pulls from, every stage's; a Git context's as the GitHub API
+        gives its Dockerfile (none when it cannot: the build says why, and gets every held registry)."""
+        remote, every = self.inputs.remote, replace(dockerfile, all_stages=True)
+        if remote is None:
+            return images(every).servers
+        found = remote_images(every, remote, keychain.context) if self.inputs.check else None
+        return found.servers if isinstance(found, DockerfileImages) else []
 
     def log_in(self, registries: list[Registry], keychain: Keychain) -> None:
         console, report = self.console, self.report
@@ -198,7 +207,15 @@ class MainStage:
 
     def check(self, dockerfile: DockerfileOptions, keychain: Keychain) -> None:
         """`build: false`: the pre-flight alone, each failure an annotation on its Dockerfile line."""
-        result = check(dockerfile, keychain)
+        remote = self.inputs.remote
+        if remote is None:
+            result = check(dockerfile, keychain)
+        else:  # a Git context: its Dockerfile as the GitHub API gives it
+            found = remote_images(dockerfile, remote, keychain.context)
+            if isinstance(found, str):
+                self.console.notice(gitcontext.skipped(remote, found))
+                return
+            result = check_images(found, keychain)
         views.checks(self.console, result)
         self.report.checked = result
         self.report.fail(self.console, *result.failures)

@@ -42,6 +42,7 @@ class ClassicBuilder:
             "--ssh": spec.ssh,
             "--output": spec.outputs,
             "--add-host": spec.add_hosts,
+            "a remote context (a Git URL)": spec.remote_context,
         }
         buildx = {
             "--allow": spec.allow,

@@ -11,6 +11,7 @@ when the build ends, however it ends.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import tempfile
@@ -35,6 +36,13 @@ _FAILURE = re.compile(r"^(?:#\d+ )?(?:ERROR|error|failed to solve)\b.*", re.IGNO
 _PUSHED = re.compile(r"digest: (sha256:[0-9a-f]{64})")
 _PLATFORM = re.compile(r"[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?")  # os/arch[/variant], as the daemon says it
 _UNRESOLVED = re.compile(r"failed to resolve source metadata for (\S+?):? ")
+_GIT_FETCH = re.compile(r"failed to fetch remote (\S+?):? ")  # BuildKit's git source, its remote
+GIT_FETCH_HINT = (
+    "BuildKit could not fetch the Git repository {url}: check the URL and its ref, and that the token "
+    "may read it (the job's token, the github-token input, goes to BuildKit for the job's own server; "
+    "GITHUB_TOKEN needs `permissions: contents: read`; for another host give a build secret "
+    "GIT_AUTH_TOKEN.HOST, for an ssh URL --ssh default)"
+)
 _LOOKUP_SECONDS = 10  # asking the daemon's image store for one image
 # What buildx says when its `docker` driver (the daemon's own BuildKit) cannot do what was asked.
 _DOCKER_DRIVER = "not supported for the docker driver"
@@ -193,7 +201,7 @@ class CliBuilder:
             "--label": [f"{name}={value}" for name, value in spec.labels.items()],
             "--cache-from": spec.cache_from,
             "--cache-to": spec.cache_to,
-            "--secret": spec.secrets,
+            "--secret": [*spec.secrets, *_git_auth_secrets(spec, scratch)],
             "--ssh": spec.ssh,
             "--output": [*spec.outputs, *by_digest],
             "--annotation": spec.annotations,
@@ -229,7 +237,7 @@ class CliBuilder:
         args += [part for flag, values in repeated.items() for value in values for part in (flag, value)]
         args += [part for flag, value in once.items() if value for part in (flag, value)]
         args += [flag for flag, on in switches.items() if on]
-        return [*args, *spec.extra_args, str(dockerfile.context)]
+        return [*args, *spec.extra_args, spec.remote_context or str(dockerfile.context)]
 
     def build(
         self,
@@ -250,10 +258,12 @@ class CliBuilder:
             env = {**self.env, "DOCKER_CONFIG": str(config)}
             if not self.buildx:
                 env["DOCKER_BUILDKIT"] = "1"
-            with progress.section(f"Build {', '.join(spec.tags) or dockerfile.context}"):
+            _write_git_auth(spec, Path(scratch))
+            title = ", ".join(spec.tags) or spec.remote_context or dockerfile.context
+            with progress.section(f"Build {title}"):
                 _, outline = self._run(
                     self.arguments(dockerfile, spec, Path(scratch)), env, progress, "the build",
-                    frontend=_frontend(dockerfile),
+                    frontend="" if spec.remote_context else _frontend(dockerfile),
                 )  # fmt: skip
             metadata = _metadata(Path(scratch))
             image_id = _read(Path(scratch) / "iid") or str(metadata.get("containerimage.config.digest", ""))
@@ -352,6 +362,9 @@ class _Seen:
 
 def _hint(tail: list[str], frontend: str) -> str | None:
     """How to fix what the CLI said, where it says too little: the builders that can, the frontend."""
+    fetched = next((match[1] for line in tail for match in [_GIT_FETCH.search(line)] if match), "")
+    if fetched:
+        return GIT_FETCH_HINT.format(url=fetched)
     if any("Cannot connect to the Docker daemon" in line for line in tail):
         return "start it, or point DOCKER_HOST at a running one"
     if any(_DOCKER_DRIVER in line for line in tail):
@@ -378,6 +391,19 @@ def _frontend(dockerfile: DockerfileOptions) -> str:
         return str(parse_image(found[1])) if found else ""
     except (OSError, UnicodeDecodeError, InputError):
         return ""
+
+
+def _git_auth_secrets(spec: BuildSpec, scratch: Path) -> list[str]:
+    """The --secret of each Git token, read from a file of the build's own: never a command line."""
+    return [f"id={name},src={scratch / f'git-auth-{index}'}" for index, name in enumerate(spec.git_auth)]
+
+
+def _write_git_auth(spec: BuildSpec, scratch: Path) -> None:
+    """Each Git token into its file (mode 0600, in the build's private folder, gone with it)."""
+    for index, token in enumerate(spec.git_auth.values()):
+        descriptor = os.open(scratch / f"git-auth-{index}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(token.reveal())
 
 
 def _json(path: Path) -> dict[str, object]:

@@ -14,6 +14,7 @@ from private_registries.builders.outline import Outline
 from private_registries.credential import Credential
 from private_registries.dockerfile import DockerfileOptions
 from private_registries.errors import BuildError, ErrorKind, Location
+from private_registries.secret import Secret
 
 
 class Engine(StrEnum):
@@ -47,6 +48,9 @@ class BuildSpec:
     annotations: Sequence[str] = ()
     network: str | None = None
     builder: str | None = None
+    # a context that is no folder here (a Git URL, or another URL buildx takes): passed on as it is
+    remote_context: str = ""
+    git_auth: Mapping[str, Secret] = field(default_factory=dict)  # secret ID -> token (gitcontext)
     add_hosts: Sequence[str] = ()  # HOST:IP
     allow: Sequence[str] = ()  # entitlements: network.host, security.insecure
     attests: Sequence[str] = ()  # type=sbom,generator=IMAGE

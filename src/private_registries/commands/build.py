@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 def run(args: argparse.Namespace, env: Mapping[str, str], console: Console) -> int:
     if args.engine != Engine.CLASSIC:
         builders.ask_early(env)  # its answer comes while the pre-flight's HTTP stack loads
+    from private_registries import gitcontext
     from private_registries.services.build import BuildOptions, build
 
     spec = BuildSpec(
@@ -59,6 +60,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str], console: Console) -> i
         spec=spec,
         engine=Engine(args.engine),
         check=not args.no_check,
+        remote=gitcontext.remote_context(args.context or "", env),
     )
     held = common.registries(args, env, console, with_passwords=True)
     with common.keychain(args, env, held) as keychain:

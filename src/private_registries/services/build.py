@@ -9,17 +9,18 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from private_registries import builders
+from private_registries import builders, gitcontext
 from private_registries.builders import BuildSpec, Engine
 from private_registries.builders.outline import Outline
 from private_registries.builders.spec import BuildFailed, secret_envs
 from private_registries.dockerfile import DockerfileOptions
 from private_registries.errors import BuildError, Failures, InputError, RegistriesError
+from private_registries.gitcontext import RemoteContext
 from private_registries.images import parse_image
 from private_registries.keychain import Keychain
 from private_registries.secret import MASKER, Secret, basic_auth
 from private_registries.services.check import CheckResult, check_images
-from private_registries.services.images import images
+from private_registries.services.images import DockerfileImages, images, remote_images
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,6 +29,8 @@ class BuildOptions:
     spec: BuildSpec = field(default_factory=BuildSpec)
     engine: Engine = Engine.AUTO
     check: bool = True  # the pre-flight first; a failure there stops the build
+    # a context that is no folder here (gitcontext): dockerfile.file is then a path in it
+    remote: RemoteContext | None = None
 
 
 class BuildProgress(Protocol):
@@ -85,9 +88,7 @@ def build(options: BuildOptions, keychain: Keychain, progress: BuildProgress) ->
     for name in secret_envs(spec.secrets):  # a secret's value from the environment: masked from now on
         if keychain.context.env.get(name):
             Secret(keychain.context.env[name])
-    context = options.dockerfile.context
-    if not context.is_dir():
-        raise InputError(f"build context {context} is not a folder")
+    spec = _context_spec(options, keychain)
     if spec.push and not spec.tags:
         raise InputError("a push needs at least one tag", hint="name it: -t registry.example.org/team/app:1")
     for tag in spec.tags:
@@ -109,10 +110,9 @@ def build(options: BuildOptions, keychain: Keychain, progress: BuildProgress) ->
         all_stages=not builder.buildkit,
         build_contexts=spec.build_contexts,
     )
-    found = images(dockerfile)
-    builder.check_dockerfile(found.text, str(found.path))
+    found = _dockerfile_images(options, dockerfile, builder, keychain, progress)
     checked = None
-    if options.check and found.images:
+    if options.check and found is not None and found.images:
         checked = check_images(found, keychain)
         if not checked.ok and not spec.pull:  # as `docker build`, an image the daemon holds is used as it is
             failed = [str(c.base.image) for c in checked.checks if not c.ok]
@@ -120,7 +120,9 @@ def build(options: BuildOptions, keychain: Keychain, progress: BuildProgress) ->
         progress.checked(checked)
         if not checked.ok:
             return BuildResult(checked)
-    credentials, failures = keychain.credentials([*found.servers, *written])
+    # a Dockerfile that could not be read (a remote context's): every held registry's credentials
+    pulled = found.servers if found is not None else [registry.server for registry in keychain.held]
+    credentials, failures = keychain.credentials([*pulled, *written])
     if failures:
         raise Failures(failures)
     _refuse_secrets(dockerfile, spec, keychain)

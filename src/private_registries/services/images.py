@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from private_registries import dockerfile
+from private_registries import dockerfile, gitcontext
+from private_registries.context import Context
 from private_registries.dockerfile import BaseImage, DockerfileOptions
+from private_registries.gitcontext import RemoteContext
 
 
 @dataclass(frozen=True)
@@ -21,8 +23,25 @@ class DockerfileImages:
 
 
 def images(options: DockerfileOptions) -> DockerfileImages:
-    path = options.path
-    text = dockerfile.read(path)
+    return images_of(options, options.path, dockerfile.read(options.path))
+
+
+def remote_images(
+    options: DockerfileOptions, remote: RemoteContext, context: Context
+) -> DockerfileImages | str:
+    """A remote context's Dockerfile images, for the pre-flight: read here when FILE is absolute (buildx
+    reads it here then), else through the GitHub API (gitcontext); why not, when it cannot be read."""
+    if options.file is not None and options.file.is_absolute():
+        return images(options)
+    if not remote.git:
+        return f"{remote.url} is no Git repository (a file BuildKit downloads)"
+    fetched = gitcontext.read_dockerfile(remote, options.file, context)
+    if fetched.text is None:
+        return fetched.reason
+    return images_of(options, Path(fetched.path), fetched.text)
+
+
+def images_of(options: DockerfileOptions, path: Path, text: str) -> DockerfileImages:
     found = dockerfile.base_images(
         text,
         str(path),
