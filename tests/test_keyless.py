@@ -33,6 +33,7 @@ from tests.servers.fixtures import (
 from tests.servers.oidc import OidcIssuer
 
 pytestmark = pytest.mark.docker
+PROVIDER_SHAPE = "projects/1/locations/global/workloadIdentityPools/p/providers/r"
 
 
 def b64(text: str) -> str:
@@ -395,3 +396,60 @@ def test_keyless_fields_are_checked(
     assert result.code != 0
     assert words in result.err
     assert "Traceback" not in result.text
+
+
+# --- token endpoints that are not what they say ---------------------------------------------------
+
+
+def test_what_a_hostile_token_endpoint_says_is_cut_inert_and_costs_only_its_registry(
+    job: dict[str, str],
+    docker_identity: DockerIdentity,
+    hub_registry: PrivateRegistry,
+    gar_registry_factory: object,
+    tmp_path: Path,
+) -> None:
+    """A token endpoint (an endpoint variable, a proxy) answers a refusal with runner commands, a
+    terminal escape and megabytes of words; another answers 4 MiB and more. Neither reaches the log
+    as a command or whole, and Docker Hub beside them logs in."""
+    from tests.servers.hostile import HostileServer, Request
+
+    words = "::error::owned\n##[set-output name=x]y \x1b]8;;https://evil.example\x07" + "A" * 3_000_000
+
+    def refuse(request: Request) -> None:
+        request.body()
+        request.send(
+            400, {"Content-Type": "application/json"}, {"error": "invalid_grant", "error_description": words}
+        )
+
+    def flood(request: Request) -> None:
+        request.body()
+        request.stream(b"{" * 65536, 8 * 1024 * 1024)
+
+    sts, iam = HostileServer(refuse), HostileServer(flood)
+    try:
+        assert callable(gar_registry_factory)
+        gar = gar_registry_factory("unused")
+        env = {
+            **job,
+            **docker_identity.env(),
+            "REGISTRIES_GCP_STS_ENDPOINT": f"http://{sts.address}",
+            "REGISTRIES_GCP_IAM_ENDPOINT": f"http://{iam.address}",
+        }
+        entries = [
+            {
+                "server": gar.server,
+                "type": "gcp",
+                "workload-identity-provider": PROVIDER_SHAPE,
+            },
+            hub_entry(hub_registry),
+        ]
+        result = login(env, tmp_path, entries)
+    finally:
+        sts.stop()
+        iam.stop()
+    assert result.code == 1
+    assert f"{gar.server}: Google STS refused the job's token" in result.err
+    assert len(result.text) < 20_000
+    for line in result.text.splitlines():
+        assert not line.lstrip().startswith("::") and "##[" not in line and "\x1b" not in line
+    assert hub_registry.server in auths(tmp_path)  # one registry's failure never costs the others
