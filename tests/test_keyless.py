@@ -453,3 +453,19 @@ def test_what_a_hostile_token_endpoint_says_is_cut_inert_and_costs_only_its_regi
     for line in result.text.splitlines():
         assert not line.lstrip().startswith("::") and "##[" not in line and "\x1b" not in line
     assert hub_registry.server in auths(tmp_path)  # one registry's failure never costs the others
+
+
+def test_a_pull_secret_of_minted_tokens_says_when_it_stops_working(
+    job: dict[str, str], google_cloud: GoogleCloud, gar_registry: PrivateRegistry, tmp_path: Path
+) -> None:
+    path = tmp_path / "registries.yml"
+    path.write_text(yaml.safe_dump([gcp_entry(gar_registry, google_cloud)]))
+    result = run_process({**job, **google_cloud.env()}, "pull-secret", "--registries", str(path))
+    assert result.code == 0, result.err
+    secret = yaml.safe_load(result.out)
+    config = json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))
+    assert config["auths"][gar_registry.server]["auth"] == b64(
+        f"oauth2accesstoken:{google_cloud.federated_token}"
+    )
+    assert "minted from the job's OIDC token" in result.err and "Workload Identity" in result.err
+    assert google_cloud.federated_token not in result.err

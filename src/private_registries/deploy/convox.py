@@ -209,7 +209,11 @@ def default_username(registry: Registry, env: Mapping[str, str]) -> str:
         return registry.username
     if registry.type in (RegistryType.ECR, RegistryType.ECR_PUBLIC):
         return "AWS"
-    return env.get("GITHUB_ACTOR") or "x-access-token"
+    keyless = {
+        RegistryType.GCP: "oauth2accesstoken",
+        RegistryType.ACR: "00000000-0000-0000-0000-000000000000",
+    }
+    return keyless.get(registry.type) or env.get("GITHUB_ACTOR") or "x-access-token"
 
 
 def add_entries(manifest: Manifest, additions: Sequence[tuple[Missing, str, str]]) -> str:

@@ -360,6 +360,13 @@ def expiry_warnings(credentials: Iterable[Credential], *, runtime: str = "kubern
                 f"{server}: the pull secret holds an ECR token that stops working at {when} (ECR tokens "
                 f"last 12 hours); pods that pull after that fail with ImagePullBackOff. {fix}"
             )
+        elif credential.registry.keyless:
+            warnings.append(
+                f"{server}: the pull secret holds a token minted from the job's OIDC token, which stops "
+                f"working at {when}; pods that pull after that fail with ImagePullBackOff. Let the "
+                "cluster pull with its own identity instead (GKE Workload Identity or the node's service "
+                "account, AKS's kubelet identity with AcrPull), or deploy again before then"
+            )
         elif kind == RegistryType.GHCR or credential.lifetime:
             warnings.append(
                 f"{server}: the pull secret holds the job's GitHub token, which stops working at the {when}; "
