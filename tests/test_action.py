@@ -4,11 +4,8 @@ runner's mounts and file commands, a later host step that uses what it left, the
 import base64
 import json
 import os
-import shutil
 import stat
 import subprocess
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,25 +14,14 @@ from tests.servers.aws import ECR_PUBLIC_PASSWORD, AwsFront
 from tests.servers.dockerd import Dockerd
 from tests.servers.fixtures import ECR_ACCOUNT, GITHUB_TOKEN, PrivateRegistry, pull_fresh
 from tests.servers.oidc import OidcIssuer
-from tests.servers.runner import RUNNER_UID, RunnerJob, StepResult, build_action_image
+from tests.servers.runner import RUNNER_UID, RunnerJob, StepResult
 
 ROLE = "arn:aws:iam::123456789012:role/ecr-pull"
 
 
-@pytest.fixture(scope="session")
-def action_image(dockerd: Dockerd) -> str:
-    return build_action_image(dockerd)
-
-
 @pytest.fixture
-def job(dockerd: Dockerd, action_image: str) -> Iterator[RunnerJob]:
-    """A job's folders where the runner user can reach them (pytest's own tmp folders are 0700)."""
-    root = Path(tempfile.mkdtemp(prefix="bench-job-", dir="/tmp"))
-    root.chmod(0o755)
-    try:
-        yield RunnerJob(root, dockerd, action_image)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+def job(runner_job: RunnerJob) -> RunnerJob:
+    return runner_job
 
 
 def secret_entry(reg: PrivateRegistry) -> str:

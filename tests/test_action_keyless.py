@@ -12,8 +12,6 @@ from __future__ import annotations
 import base64
 import json
 import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,30 +31,15 @@ from tests.servers.fixtures import (
     pull_fresh,
 )
 from tests.servers.oidc import OidcIssuer
-from tests.servers.runner import RunnerJob, build_action_image
+from tests.servers.runner import RunnerJob
 
 pytestmark = pytest.mark.docker
 
 ROLE = "arn:aws:iam::123456789012:role/ecr-pull"
 
 
-@pytest.fixture(scope="session")
-def action_image(dockerd: Dockerd) -> str:
-    return build_action_image(dockerd)
-
-
-@pytest.fixture
-def job(dockerd: Dockerd, action_image: str) -> Iterator[RunnerJob]:
-    root = Path(tempfile.mkdtemp(prefix="bench-job-", dir=tempfile.gettempdir()))
-    root.chmod(0o755)
-    try:
-        yield RunnerJob(root, dockerd, action_image)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-
-
 def test_one_step_logs_in_to_every_cloud_builds_from_all_and_hands_them_on(
-    job: RunnerJob,
+    runner_job: RunnerJob,
     dockerd: Dockerd,
     oidc: OidcIssuer,
     aws: AwsFront,
@@ -69,6 +52,7 @@ def test_one_step_logs_in_to_every_cloud_builds_from_all_and_hands_them_on(
     hub_registry: PrivateRegistry,
     ghcr_registry: PrivateRegistry,
 ) -> None:
+    job = runner_job
     aws.trust[ROLE] = "repo:octo/app:*"
     bases = {
         "ecr": ecr_registry.reference,

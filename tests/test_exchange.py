@@ -1,15 +1,12 @@
 """Token exchange: ECR (keys or the job's OIDC role), ECR Public, GHCR, identity tokens, Docker Hub's
 quota. Each credential ends in a real `docker pull` through the config.json that login wrote."""
 
-import base64
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.clirun import Result, run_process
+from tests.clirun import auths, b64, login
 from tests.servers.aws import ECR_PUBLIC_PASSWORD, AwsFront
 from tests.servers.distribution import Registry
 from tests.servers.dockerd import Dockerd
@@ -20,22 +17,6 @@ from tests.servers.tokenserver import TokenServer
 
 ROLE = "arn:aws:iam::123456789012:role/ecr-pull"
 NO_AWS_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
-
-
-def b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
-
-
-def login(env: dict[str, str], tmp_path: Path, entries: list[dict[str, object]], *extra: str) -> Result:
-    path = tmp_path / "registries.yml"
-    path.write_text(yaml.safe_dump(entries))
-    return run_process(
-        env, "login", "--registries", str(path), "--docker-config", str(tmp_path / "docker"), *extra
-    )
-
-
-def auths(tmp_path: Path) -> dict[str, dict[str, str]]:
-    return json.loads((tmp_path / "docker" / "config.json").read_text())["auths"]  # type: ignore[no-any-return]
 
 
 @pytest.fixture

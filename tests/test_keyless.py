@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.clirun import Result, run_process
+from tests.clirun import auths, b64, login, run_process
 from tests.servers.clouds import ACR_USERNAME, DockerIdentity, EntraId, GoogleCloud
 from tests.servers.dockerd import Dockerd
 from tests.servers.fixtures import (
@@ -34,22 +34,6 @@ from tests.servers.oidc import OidcIssuer
 
 pytestmark = pytest.mark.docker
 PROVIDER_SHAPE = "projects/1/locations/global/workloadIdentityPools/p/providers/r"
-
-
-def b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
-
-
-def login(env: dict[str, str], tmp_path: Path, entries: list[dict[str, object]], *extra: str) -> Result:
-    path = tmp_path / "registries.yml"
-    path.write_text(yaml.safe_dump(entries))
-    return run_process(
-        env, "login", "--registries", str(path), "--docker-config", str(tmp_path / "docker"), *extra
-    )
-
-
-def auths(tmp_path: Path) -> dict[str, dict[str, str]]:
-    return json.loads((tmp_path / "docker" / "config.json").read_text())["auths"]  # type: ignore[no-any-return]
 
 
 def gcp_entry(registry: PrivateRegistry, cloud: GoogleCloud, **extra: object) -> dict[str, object]:

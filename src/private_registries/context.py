@@ -6,9 +6,10 @@ them both import it, and neither imports the other.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from private_registries.auth.endpoint import Endpoints
 from private_registries.config import Registry
@@ -19,6 +20,7 @@ from private_registries.secret import Secret
 from private_registries.transport import Transport
 
 Outcome = Credential | RegistriesError
+K = TypeVar("K")
 
 # What says the environment holds AWS credentials (without asking AWS): keys, a profile, a web
 # identity (IRSA), container credentials (ECS, EKS Pod Identity).
@@ -76,6 +78,14 @@ def github_token_from(env: Mapping[str, str]) -> Secret | None:
         if env.get(name):
             return Secret(env[name])
     return None
+
+
+def side_by_side(groups: Mapping[K, list[int]], work: Callable[[K, list[int]], None]) -> None:
+    """`work(group, indexes)` for every group at once (a resolver's calls: one per region, identity...),
+    returning when all are done."""
+    with ThreadPoolExecutor(max_workers=max(1, len(groups))) as pool:
+        for future in [pool.submit(work, group, indexes) for group, indexes in groups.items()]:
+            future.result()
 
 
 class Resolver(Protocol):

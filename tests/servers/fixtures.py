@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,7 @@ from tests.servers.dockerd import Dockerd
 from tests.servers.images import import_image
 from tests.servers.moto import MotoServer
 from tests.servers.oidc import OidcIssuer
+from tests.servers.runner import RunnerJob, build_action_image
 from tests.servers.tokenserver import TokenServer
 
 BASE_IMAGE = "bench/busybox:latest"
@@ -313,3 +316,22 @@ def hub_registry(
     return stocked(
         registry, DOCKER_ORGANISATION, docker_identity.access_token, "benchorg/app:1", dockerd, tmp_path
     )
+
+
+# --- the action as the runner runs it ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def action_image(dockerd: Dockerd) -> str:
+    return build_action_image(dockerd)
+
+
+@pytest.fixture
+def runner_job(dockerd: Dockerd, action_image: str) -> Iterator[RunnerJob]:
+    """A job's folders where the runner user can reach them (pytest's own tmp folders are 0700)."""
+    root = Path(tempfile.mkdtemp(prefix="bench-job-", dir="/tmp"))
+    root.chmod(0o755)
+    try:
+        yield RunnerJob(root, dockerd, action_image)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

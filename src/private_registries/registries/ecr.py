@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from private_registries.aws import UNREADABLE, Aws, describe
 from private_registries.config import Registry
-from private_registries.context import Context, Outcome
+from private_registries.context import Context, Outcome, side_by_side
 from private_registries.credential import Credential
 from private_registries.errors import RegistriesError, internal_error
 from private_registries.hosts import RegistryType, parse_ecr
@@ -55,9 +54,7 @@ def resolve(registries: Sequence[Registry], context: Context) -> list[Outcome]:
         for index, result in zip(indexes, results, strict=True):
             outcomes[index] = result
 
-    with ThreadPoolExecutor(max_workers=max(1, len(groups))) as pool:
-        for future in [pool.submit(exchange, group, indexes) for group, indexes in groups.items()]:
-            future.result()
+    side_by_side(groups, exchange)
     return [outcome for outcome in outcomes if outcome is not None]
 
 

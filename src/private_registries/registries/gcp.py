@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -20,7 +19,7 @@ import requests
 
 from private_registries import fixes, oidc
 from private_registries.config import Registry
-from private_registries.context import Context, Outcome
+from private_registries.context import Context, Outcome, side_by_side
 from private_registries.credential import Credential
 from private_registries.errors import ErrorKind, InputError, RegistriesError, internal_error
 from private_registries.registries import answers
@@ -83,9 +82,7 @@ def resolve(registries: Sequence[Registry], context: Context) -> list[Outcome]:
                 rejected_hint=fixes.GCP_READER,
             )
 
-    with ThreadPoolExecutor(max_workers=max(1, len(groups))) as pool:
-        for future in [pool.submit(exchange, identity, indexes) for identity, indexes in groups.items()]:
-            future.result()
+    side_by_side(groups, exchange)
     return [outcome for outcome in outcomes if outcome is not None]
 
 
