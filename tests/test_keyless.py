@@ -453,3 +453,40 @@ def test_a_pull_secret_of_minted_tokens_says_when_it_stops_working(
     )
     assert "minted from the job's OIDC token" in result.err and "Workload Identity" in result.err
     assert google_cloud.federated_token not in result.err
+
+
+@pytest.mark.parametrize(
+    ("server", "kind"),
+    [
+        ("us-docker.pkg.dev", "gcp"),
+        ("europe-west4-docker.pkg.dev", "gcp"),
+        ("gcr.io", "gcp"),
+        ("eu.gcr.io", "gcp"),
+        ("myteam.azurecr.io", "acr"),
+        ("myteam.azurecr.cn", "acr"),
+        ("myteam.azurecr.us", "acr"),
+        ("azurecr.io", "basic"),
+        ("pkg.dev", "basic"),
+    ],
+)
+def test_an_image_nobody_named_is_resolved_through_the_jobs_defaults(server: str, kind: str) -> None:
+    """As ghcr.io is with the job's token: a GAR or ACR host with no entry takes the job-wide identity,
+    and without one is pulled anonymously."""
+    from private_registries.context import Context
+    from private_registries.hosts import detect_type
+    from private_registries.keychain import Keychain
+    from private_registries.transport import Transport
+
+    assert str(detect_type(server)) == kind
+    defaults = {
+        "gcp_workload_identity_provider": PROVIDER_SHAPE,
+        "azure_client_id": AZURE_CLIENT,
+        "azure_tenant_id": AZURE_TENANT,
+    }
+    with Keychain([], Context(env={}, transport=Transport(), **defaults)) as keychain:
+        entry = keychain.entry(server)
+        assert (entry and str(entry.type)) == (kind if kind != "basic" else None)
+        if entry:
+            assert entry.source.startswith("automatic")
+    with Keychain([], Context(env={}, transport=Transport())) as keychain:
+        assert keychain.entry(server) is None
