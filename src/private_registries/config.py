@@ -186,10 +186,8 @@ def parse_entry(data: object, where: str, env: Mapping[str, str]) -> Registry:
 
 def oidc_withheld(registry: Registry, env: Mapping[str, str]) -> str | None:
     """Why a keyless entry cannot be logged in to in this run (GitHub gives it no OIDC token), or None."""
-    from private_registries import oidc
-
     needs_token = registry.keyless or bool(registry.aws_role_to_assume)
-    return oidc.withheld(env) if needs_token else None
+    return gha.oidc_withheld(env) if needs_token else None
 
 
 class PasswordWithheld(InputError):

@@ -14,7 +14,7 @@ from typing import Protocol, TypeVar
 from private_registries.auth.endpoint import Endpoints
 from private_registries.config import Registry
 from private_registries.credential import Credential
-from private_registries.errors import RegistriesError
+from private_registries.errors import RegistriesError, internal_error
 from private_registries.oidc import JobTokens
 from private_registries.secret import Secret
 from private_registries.transport import Transport
@@ -80,12 +80,45 @@ def github_token_from(env: Mapping[str, str]) -> Secret | None:
     return None
 
 
-def side_by_side(groups: Mapping[K, list[int]], work: Callable[[K, list[int]], None]) -> None:
-    """`work(group, indexes)` for every group at once (a resolver's calls: one per region, identity...),
-    returning when all are done."""
+def by_group(
+    registries: Sequence[Registry],
+    sort: Callable[[Registry], K | Outcome],
+    exchange: Callable[[K, list[Registry]], list[Outcome]],
+) -> list[Outcome]:
+    """Each registry's outcome, in order: settled at once where `sort` gives one (a password of its own,
+    a field missing), else by its group's `exchange` (one call per region, identity, connection),
+    every group at once. A group's failure, or a bug met in it, costs that group's registries only."""
+    outcomes: list[Outcome | None] = [None] * len(registries)
+    groups: dict[K, list[int]] = {}
+    for index, registry in enumerate(registries):
+        key = sort(registry)
+        if isinstance(key, Credential | RegistriesError):
+            outcomes[index] = key
+        else:
+            groups.setdefault(key, []).append(index)
+
+    def run(key: K, indexes: list[int]) -> None:
+        members = [registries[index] for index in indexes]
+        try:
+            results = exchange(key, members)
+        except RegistriesError as error:
+            results = [named(registry, error) for registry in members]
+        except Exception as exc:  # a bug, met with one group
+            results = [internal_error(registry.server, exc) for registry in members]
+        for index, result in zip(indexes, results, strict=True):
+            outcomes[index] = result
+
     with ThreadPoolExecutor(max_workers=max(1, len(groups))) as pool:
-        for future in [pool.submit(work, group, indexes) for group, indexes in groups.items()]:
+        for future in [pool.submit(run, key, indexes) for key, indexes in groups.items()]:
             future.result()
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def named(registry: Registry, error: RegistriesError) -> RegistriesError:
+    """A group's failure as this registry's own: its message starts with the server."""
+    if error.message.startswith(f"{registry.server}: "):
+        return error
+    return error.reworded(f"{registry.server}: {error.message}", error.hint)
 
 
 class Resolver(Protocol):

@@ -144,6 +144,19 @@ def secrets_withheld(env: Mapping[str, str]) -> str | None:
     return None
 
 
+# What the runner gives a job with `permissions: id-token: write`.
+ID_TOKEN_REQUEST_URL = "ACTIONS_ID_TOKEN_REQUEST_URL"
+ID_TOKEN_REQUEST_TOKEN = "ACTIONS_ID_TOKEN_REQUEST_TOKEN"
+
+
+def oidc_withheld(env: Mapping[str, str]) -> str | None:
+    """Why GitHub gives this run no OIDC token (a fork's pull request, Dependabot), or None: either it
+    has one, or it lacks one for a reason the user can fix (`permissions: id-token: write`)."""
+    if env.get(ID_TOKEN_REQUEST_URL) and env.get(ID_TOKEN_REQUEST_TOKEN):
+        return None
+    return secrets_withheld(env)
+
+
 def _pull_request(env: Mapping[str, str]) -> dict[str, Any] | None:
     """The event's `pull_request` object (GITHUB_EVENT_PATH), or None when there is none to read."""
     try:

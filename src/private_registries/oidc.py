@@ -19,19 +19,7 @@ from private_registries.errors import InputError, RegistriesError
 from private_registries.secret import Secret
 from private_registries.transport import NetworkFailure, Transport
 
-REQUEST_URL = "ACTIONS_ID_TOKEN_REQUEST_URL"
-REQUEST_TOKEN = "ACTIONS_ID_TOKEN_REQUEST_TOKEN"
-
-
-def available(env: Mapping[str, str]) -> bool:
-    """Whether this job may ask for an OIDC token at all."""
-    return bool(env.get(REQUEST_URL) and env.get(REQUEST_TOKEN))
-
-
-def withheld(env: Mapping[str, str]) -> str | None:
-    """Why GitHub gives this run no OIDC token (a fork's pull request, Dependabot), or None: either it
-    has one, or it lacks one for a reason the user can fix (`permissions: id-token: write`)."""
-    return None if available(env) else gha.secrets_withheld(env)
+REQUEST_URL, REQUEST_TOKEN = gha.ID_TOKEN_REQUEST_URL, gha.ID_TOKEN_REQUEST_TOKEN
 
 
 def oidc_token(audience: str, env: Mapping[str, str], transport: Transport, *, fork: bool = False) -> Secret:

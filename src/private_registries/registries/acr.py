@@ -20,9 +20,9 @@ import requests
 
 from private_registries import fixes, oidc
 from private_registries.config import Registry
-from private_registries.context import Context, Outcome, side_by_side
+from private_registries.context import Context, Outcome, by_group
 from private_registries.credential import Credential
-from private_registries.errors import ErrorKind, InputError, RegistriesError, internal_error
+from private_registries.errors import ErrorKind, InputError, RegistriesError
 from private_registries.hosts import AZURE_CLOUDS, AzureCloud, azure_cloud
 from private_registries.registries import answers
 from private_registries.secret import Secret
@@ -49,49 +49,29 @@ class _Identity:
 
 
 def resolve(registries: Sequence[Registry], context: Context) -> list[Outcome]:
-    outcomes: list[Outcome | None] = [None] * len(registries)
-    groups: dict[_Identity, list[int]] = {}
-    for index, registry in enumerate(registries):
-        if registry.password is not None:
-            outcomes[index] = _static(registry)
-            continue
-        identity = _identity(registry, context)
-        if identity is None:
-            outcomes[index] = InputError(
-                f"{registry.source or registry.server}: no Azure identity for {registry.server} "
-                "(azure-client-id and azure-tenant-id)",
-                hint=fixes.NO_AZURE_IDENTITY,
-            )
-            continue
-        groups.setdefault(identity, []).append(index)
+    def exchange(identity: _Identity, members: list[Registry]) -> list[Outcome]:
+        token = _entra_token(identity, context)
+        with ThreadPoolExecutor(max_workers=len(members)) as pool:
+            return list(pool.map(lambda r: _registry_token(r, identity, token, context), members))
 
-    def exchange(identity: _Identity, indexes: list[int]) -> None:
-        members = [registries[index] for index in indexes]
-        try:
-            token = _entra_token(identity, context)
-        except RegistriesError as error:
-            results: list[Outcome] = [_named(registry, error) for registry in members]
-        except Exception as exc:  # a bug met with one identity costs its registries only
-            results = [internal_error(registry.server, exc) for registry in members]
-        else:
-            with ThreadPoolExecutor(max_workers=len(members)) as pool:
-                results = list(pool.map(lambda r: _registry_token(r, identity, token, context), members))
-        for index, result in zip(indexes, results, strict=True):
-            outcomes[index] = result
-
-    side_by_side(groups, exchange)
-    return [outcome for outcome in outcomes if outcome is not None]
+    return by_group(registries, lambda registry: _sort(registry, context), exchange)
 
 
-def _static(registry: Registry) -> Outcome:
-    if not registry.username:
-        return InputError(f"{registry.source or registry.server}: a password needs a username beside it")
-    assert registry.password is not None  # noqa: S101 (the caller's test)
-    return Credential(registry, registry.username, registry.password)
-
-
-def _named(registry: Registry, error: RegistriesError) -> RegistriesError:
-    return error.reworded(f"{registry.server}: {error.message}", error.hint)
+def _sort(registry: Registry, context: Context) -> _Identity | Outcome:
+    """The identity the registry is logged in to as, or its outcome at once: its own username and
+    password (a repository-scoped token, the admin user), or no identity to use."""
+    if registry.password is not None:
+        if not registry.username:
+            return InputError(f"{registry.source or registry.server}: a password needs a username beside it")
+        return Credential(registry, registry.username, registry.password)
+    identity = _identity(registry, context)
+    if identity is None:
+        return InputError(
+            f"{registry.source or registry.server}: no Azure identity for {registry.server} "
+            "(azure-client-id and azure-tenant-id)",
+            hint=fixes.NO_AZURE_IDENTITY,
+        )
+    return identity
 
 
 def _identity(registry: Registry, context: Context) -> _Identity | None:

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from private_registries import fixes, oidc
 from private_registries.config import Registry
-from private_registries.context import Context, Outcome
+from private_registries.context import Context, Outcome, by_group
 from private_registries.credential import Credential
-from private_registries.errors import ErrorKind, InputError, RegistriesError, internal_error
+from private_registries.errors import ErrorKind, InputError, RegistriesError
 from private_registries.registries import answers
 from private_registries.secret import Secret
 from private_registries.text import cut
@@ -31,32 +30,21 @@ def resolve(registries: Sequence[Registry], context: Context) -> list[Outcome]:
         expires_in = _expires_in(context.env)
     except InputError as error:
         return [error for _ in registries]
-    connections = sorted({r.dockerhub_oidc_connection_id or "" for r in registries})
 
-    def exchange(connection: str) -> Outcome | tuple[Secret, datetime.datetime]:
-        try:
-            return _exchange(connection, expires_in, context)
-        except RegistriesError as error:
-            return error
-        except Exception as exc:  # a bug met with one connection costs its registries only
-            return internal_error(f"Docker Hub OIDC connection {connection}", exc)
-
-    with ThreadPoolExecutor(max_workers=max(1, len(connections))) as pool:
-        found = dict(zip(connections, pool.map(exchange, connections), strict=True))
-    outcomes: list[Outcome] = []
-    for registry in registries:
-        result = found[registry.dockerhub_oidc_connection_id or ""]
-        if isinstance(result, RegistriesError):
-            outcomes.append(result.reworded(f"{registry.server}: {result.message}", result.hint))
-        elif isinstance(result, Credential):  # not made here; for the type checker
-            outcomes.append(result)
-        else:
-            token, expiry = result
-            username = registry.username or ""
-            outcomes.append(
-                Credential(registry, username, token, expires_at=expiry, rejected_hint=fixes.DOCKERHUB_OIDC)
+    def exchange(connection: str, members: list[Registry]) -> list[Outcome]:
+        token, expiry = _exchange(connection, expires_in, context)
+        return [
+            Credential(
+                registry,
+                registry.username or "",
+                token,
+                expires_at=expiry,
+                rejected_hint=fixes.DOCKERHUB_OIDC,
             )
-    return outcomes
+            for registry in members
+        ]
+
+    return by_group(registries, lambda registry: registry.dockerhub_oidc_connection_id or "", exchange)
 
 
 def _expires_in(env: Mapping[str, str]) -> int:

@@ -14,9 +14,9 @@ from typing import Any
 
 from private_registries.aws import UNREADABLE, Aws, describe
 from private_registries.config import Registry
-from private_registries.context import Context, Outcome, side_by_side
+from private_registries.context import Context, Outcome, by_group, named
 from private_registries.credential import Credential
-from private_registries.errors import RegistriesError, internal_error
+from private_registries.errors import RegistriesError
 from private_registries.hosts import RegistryType, parse_ecr
 from private_registries.secret import Secret
 from private_registries.transport import NetworkFailure
@@ -36,33 +36,14 @@ class _Group:
 
 
 def resolve(registries: Sequence[Registry], context: Context) -> list[Outcome]:
-    aws = Aws(context.env, context.transport, fork_pull_request=context.fork_pull_request)
-    groups: dict[_Group, list[int]] = {}
-    for index, registry in enumerate(registries):
-        groups.setdefault(_group_of(registry, context), []).append(index)
-    outcomes: list[Outcome | None] = [None] * len(registries)
+    aws = Aws(
+        context.env, context.transport, fork_pull_request=context.fork_pull_request, tokens=context.job_tokens
+    )
 
-    def exchange(group: _Group, indexes: list[int]) -> None:
-        members = [registries[i] for i in indexes]
-        results: list[Outcome]
-        try:
-            results = _public(aws, group, members) if group.public else _private(aws, group, members)
-        except RegistriesError as error:  # the group's call failed: each of its registries, named
-            results = [_named(registry, error) for registry in members]
-        except Exception as exc:  # a bug met with one group costs that group only
-            results = [internal_error(registry.server, exc) for registry in members]
-        for index, result in zip(indexes, results, strict=True):
-            outcomes[index] = result
+    def exchange(group: _Group, members: list[Registry]) -> list[Outcome]:
+        return _public(aws, group, members) if group.public else _private(aws, group, members)
 
-    side_by_side(groups, exchange)
-    return [outcome for outcome in outcomes if outcome is not None]
-
-
-def _named(registry: Registry, error: RegistriesError) -> RegistriesError:
-    """The group's failure as this registry's own: its message starts with the server."""
-    if error.message.startswith(f"{registry.server}: "):
-        return error
-    return error.reworded(f"{registry.server}: {error.message}", error.hint)
+    return by_group(registries, lambda registry: _group_of(registry, context), exchange)
 
 
 def _group_of(registry: Registry, context: Context) -> _Group:
@@ -148,7 +129,7 @@ def _credential(aws: Aws, call: str, service: str, registry: Registry, data: dic
     """The registry's credential from its authorizationData, or its failure naming what was wrong."""
     token = data.get("authorizationToken")
     if token is None:
-        return _named(
+        return named(
             registry, aws.malformed(call, service, "an authorizationData without an authorizationToken")
         )
     if isinstance(token, str):
@@ -158,14 +139,14 @@ def _credential(aws: Aws, call: str, service: str, registry: Registry, data: dic
     except ValueError:
         decoded = None
     if decoded is None:
-        return _named(registry, aws.malformed(call, service, "an authorizationToken that is not base64"))
+        return named(registry, aws.malformed(call, service, "an authorizationToken that is not base64"))
     try:
         text = decoded.decode("utf-8")
     except UnicodeDecodeError:
-        return _named(registry, aws.malformed(call, service, "an authorizationToken that is not UTF-8"))
+        return named(registry, aws.malformed(call, service, "an authorizationToken that is not UTF-8"))
     username, colon, password = text.partition(":")
     if not (colon and password):
-        return _named(
+        return named(
             registry, aws.malformed(call, service, "an authorizationToken that is not USER:PASSWORD")
         )
     expires = data.get("expiresAt")

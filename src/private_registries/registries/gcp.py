@@ -19,9 +19,9 @@ import requests
 
 from private_registries import fixes, oidc
 from private_registries.config import Registry
-from private_registries.context import Context, Outcome, side_by_side
+from private_registries.context import Context, Outcome, by_group
 from private_registries.credential import Credential
-from private_registries.errors import ErrorKind, InputError, RegistriesError, internal_error
+from private_registries.errors import ErrorKind, InputError, RegistriesError
 from private_registries.registries import answers
 from private_registries.secret import Secret
 from private_registries.transport import NetworkFailure, Transport
@@ -43,53 +43,39 @@ class _Identity:
 
 
 def resolve(registries: Sequence[Registry], context: Context) -> list[Outcome]:
-    outcomes: list[Outcome | None] = [None] * len(registries)
-    groups: dict[_Identity, list[int]] = {}
-    for index, registry in enumerate(registries):
-        if registry.password is not None:
-            outcomes[index] = _static(registry)
-            continue
-        provider = registry.workload_identity_provider or context.gcp_workload_identity_provider
-        if not provider:
-            outcomes[index] = InputError(
-                f"{registry.source or registry.server}: no workload identity provider for {registry.server}",
-                hint=fixes.NO_PROVIDER,
-            )
-            continue
-        account = registry.service_account or (
-            None if registry.workload_identity_provider else context.gcp_service_account
-        )
-        groups.setdefault(_Identity(provider, account), []).append(index)
-
-    def exchange(identity: _Identity, indexes: list[int]) -> None:
-        try:
-            token, expiry = _exchange(identity, context)
-        except RegistriesError as error:
-            for index in indexes:
-                outcomes[index] = error.reworded(f"{registries[index].server}: {error.message}", error.hint)
-            return
-        except Exception as exc:  # a bug met with one identity costs its registries only
-            for index in indexes:
-                outcomes[index] = internal_error(registries[index].server, exc)
-            return
-        for index in indexes:
-            registry = registries[index]
-            outcomes[index] = Credential(
+    def exchange(identity: _Identity, members: list[Registry]) -> list[Outcome]:
+        token, expiry = _exchange(identity, context)
+        return [
+            Credential(
                 replace(registry, username=USERNAME),
                 USERNAME,
                 token,
                 expires_at=expiry,
                 rejected_hint=fixes.GCP_READER,
             )
+            for registry in members
+        ]
 
-    side_by_side(groups, exchange)
-    return [outcome for outcome in outcomes if outcome is not None]
+    return by_group(registries, lambda registry: _identity(registry, context), exchange)
 
 
-def _static(registry: Registry) -> Outcome:
-    username = registry.username or USERNAME
-    assert registry.password is not None  # noqa: S101 (the caller's test)
-    return Credential(replace(registry, username=username), username, registry.password)
+def _identity(registry: Registry, context: Context) -> _Identity | Outcome:
+    """The identity the registry is read as, or its outcome at once: its own password (a service
+    account key, `_json_key`), or no provider to ask."""
+    if registry.password is not None:
+        username = registry.username or USERNAME
+        return Credential(replace(registry, username=username), username, registry.password)
+    provider = registry.workload_identity_provider or context.gcp_workload_identity_provider
+    if not provider:
+        return InputError(
+            f"{registry.source or registry.server}: no workload identity provider for {registry.server}",
+            hint=fixes.NO_PROVIDER,
+        )
+    # the job's service account goes with the job's provider, not with an entry's own
+    account = registry.service_account or (
+        None if registry.workload_identity_provider else context.gcp_service_account
+    )
+    return _Identity(provider, account)
 
 
 def audience(provider: str) -> str:
