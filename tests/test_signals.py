@@ -154,3 +154,36 @@ def test_a_main_stage_cancelled_during_the_build_is_undone_by_post(
         "auths", {}
     )
     assert os.listdir(stage_env["TMPDIR"]) == []  # the build's temporary config is gone too
+
+
+def test_a_signal_while_the_child_starts_is_held_and_sent_to_it() -> None:
+    """The race a cancelled job can hit: SIGTERM comes after the child exists but before we could
+    have set a handler after starting it. Sent here from inside `start`, it must reach the child
+    (which it ends), not unwind us."""
+    from private_registries import signals
+
+    def start() -> subprocess.Popen[bytes]:
+        os.kill(os.getpid(), signal.SIGTERM)  # its handler runs before Popen below
+        return subprocess.Popen(["sleep", "30"])
+
+    began = time.monotonic()
+    with signals.forwarding(start) as (process, received), process:
+        assert process.wait(timeout=10) == -signal.SIGTERM
+    assert received == [signal.SIGTERM]
+    assert time.monotonic() - began < GRACE  # sent at once, not left to the kill
+
+
+def test_a_child_that_cannot_start_leaves_the_handlers_as_they_were() -> None:
+    from private_registries import signals
+
+    before = {signum: signal.getsignal(signum) for signum in signals.FORWARDED}
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(["/nonexistent/command"])
+
+    try:
+        with signals.forwarding(start):
+            raise AssertionError("the block ran without a child")
+    except FileNotFoundError:
+        pass
+    assert {signum: signal.getsignal(signum) for signum in signals.FORWARDED} == before

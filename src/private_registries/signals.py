@@ -11,8 +11,8 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:  # the CLI imports this module at start: nothing heavy
     import subprocess
@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # the CLI imports this module at start: nothing heavy
 
 GRACE = 5.0  # seconds a child has to end after a forwarded signal, before it is killed
 FORWARDED = (signal.SIGTERM, signal.SIGINT)
+P = TypeVar("P", bound="subprocess.Popen[Any]")
 
 
 class Terminated(BaseException):
@@ -56,34 +57,49 @@ def terminable() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def forwarding(process: subprocess.Popen[Any]) -> Iterator[list[int]]:
-    """While the block runs, SIGTERM and SIGINT go to `process` instead of raising here; it has GRACE
-    seconds to end, then it is killed. Yields the signals received, in order."""
+def forwarding(start: Callable[[], P]) -> Iterator[tuple[P, list[int]]]:
+    """Starts the child with `start()` and, while the block runs, sends it SIGTERM and SIGINT instead
+    of raising here; it has GRACE seconds to end, then it is killed. Yields the child and the
+    signals received, in order.
+
+    The handlers are in place before the child starts: a signal sent once the child has shown
+    life (as a cancelled job's is) must reach it, not unwind us and kill it. One that comes while
+    it starts is held and sent as soon as it exists."""
     received: list[int] = []
     if not _in_main_thread():  # handlers can be set only there; the caller's own unwinding applies
-        yield received
+        yield start(), received
         return
-
-    def kill_if_alive() -> None:
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-
+    started: list[P] = []
+    held: list[int] = []
     timers: list[threading.Timer] = []
 
-    def forward(signum: int, _frame: FrameType | None) -> None:
-        received.append(signum)
+    def kill_if_alive() -> None:
+        if started[0].poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                started[0].kill()
+
+    def send(signum: int) -> None:
         with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signum)
+            started[0].send_signal(signum)
         if not timers:
             timer = threading.Timer(GRACE, kill_if_alive)
             timer.daemon = True
             timer.start()
             timers.append(timer)
 
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
+        if started:
+            send(signum)
+        else:
+            held.append(signum)
+
     previous = {signum: signal.signal(signum, forward) for signum in FORWARDED}
     try:
-        yield received
+        started.append(start())
+        while held:  # once `started` is set a handler sends on its own: only those before are held
+            send(held.pop(0))
+        yield started[0], received
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

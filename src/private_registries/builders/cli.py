@@ -310,21 +310,24 @@ class CliBuilder:
         what BuildKit's plain progress tells of the build (a BuildFailed carries it on a failure)."""
         tail: deque[str] = deque(maxlen=_TAIL)
         reader = BuildKitLog()
-        try:
-            process = subprocess.Popen(
-                [self.cli, *args],
-                env=dict(env),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                errors="replace",
-            )
-        except OSError as exc:
-            raise BuildError(f"cannot run the docker CLI {self.cli}: {exc.strerror}") from None
+
+        def start() -> subprocess.Popen[str]:
+            try:
+                return subprocess.Popen(
+                    [self.cli, *args],
+                    env=dict(env),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                    errors="replace",
+                )
+            except OSError as exc:
+                raise BuildError(f"cannot run the docker CLI {self.cli}: {exc.strerror}") from None
+
         # SIGTERM/SIGINT go to the CLI (which cancels the build), killed if it has not ended within
         # signals.GRACE; then we unwind as the signal would have, and the temporary config goes
-        with process, signals.forwarding(process) as received:
+        with signals.forwarding(start) as (process, received), process:
             try:
                 lines = (
                     iter(partial(process.stdout.readline, _READ_CHARS), "") if process.stdout else iter(())

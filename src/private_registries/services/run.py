@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from private_registries import dockerconfig, signals
 from private_registries.credential import Credential
@@ -15,9 +16,7 @@ from private_registries.errors import InputError
 @dataclass(frozen=True, kw_only=True)
 class RunOptions:
     argv: Sequence[str]
-    env: Mapping[
-        str, str
-    ]  # the command's environment, to which DOCKER_CONFIG and REGISTRY_AUTH_FILE are added
+    env: Mapping[str, str]  # the command's environment; DOCKER_CONFIG and REGISTRY_AUTH_FILE are added
 
 
 def run_command(options: RunOptions, credentials: Sequence[Credential]) -> int:
@@ -30,18 +29,20 @@ def run_command(options: RunOptions, credentials: Sequence[Credential]) -> int:
         # DOCKER_CONFIG for docker, compose, helm, crane and oras; REGISTRY_AUTH_FILE for skopeo,
         # podman and buildah, which read the same `auths`.
         env = {**options.env, "DOCKER_CONFIG": str(folder), "REGISTRY_AUTH_FILE": str(config)}
-        try:
-            process = subprocess.Popen(list(options.argv), env=env)
-        except FileNotFoundError:
-            raise InputError(f"{options.argv[0]}: command not found") from None
-        except PermissionError:
-            raise InputError(f"{options.argv[0]}: not allowed to run it") from None
         # SIGTERM/SIGINT go to the command (killed if it has not ended within signals.GRACE); its
         # status is ours, and the folder goes when this block ends, whatever ended the command
-        with process:
+        with signals.forwarding(partial(_start, options.argv, env)) as (process, _), process:
             try:
-                with signals.forwarding(process):
-                    return signals.exit_status(process.wait())
-            except BaseException:  # a signal before forwarding began: the command goes too
+                return signals.exit_status(process.wait())
+            except BaseException:  # whatever else stops us: the command goes too
                 process.kill()
                 raise
+
+
+def _start(argv: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    try:
+        return subprocess.Popen(list(argv), env=dict(env))
+    except FileNotFoundError:
+        raise InputError(f"{argv[0]}: command not found") from None
+    except PermissionError:
+        raise InputError(f"{argv[0]}: not allowed to run it") from None
