@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from private_registries import gha
-from private_registries.config import PasswordWithheld, merge, parse_entries, parse_entry
+from private_registries.config import PasswordWithheld, Withheld, merge, parse_entries, parse_entry
 from private_registries.errors import InputError
 from private_registries.hosts import RegistryType
 from private_registries.sources import from_file, from_secrets, from_text, secret_name, slug
@@ -207,7 +207,7 @@ def test_an_unset_password_env_in_a_forks_pull_request_is_left_out(tmp_path: Pat
     env = event_env(tmp_path, "pull_request", pull(FORK_HEAD))
     if value is not None:
         env["HARBOR_TOKEN"] = value
-    withheld: list[PasswordWithheld] = []
+    withheld: list[Withheld] = []
     registries = from_text(json.dumps([HARBOR, OTHER]), "input registries", env, withheld=withheld)
     assert [registry.server for registry in registries] == ["registry.example.org"]
     [left_out] = withheld
@@ -227,7 +227,7 @@ def test_an_unset_password_env_in_a_forks_pull_request_is_left_out(tmp_path: Pat
 
 def test_a_set_password_env_in_a_forks_pull_request_is_used(tmp_path: Path) -> None:
     env = {**event_env(tmp_path, "pull_request", pull(FORK_HEAD)), "HARBOR_TOKEN": "not-a-secret"}
-    withheld: list[PasswordWithheld] = []
+    withheld: list[Withheld] = []
     [registry] = from_text(json.dumps([HARBOR]), "input registries", env, withheld=withheld)
     assert registry.password is not None and registry.password.reveal() == "not-a-secret"
     assert withheld == []
@@ -241,10 +241,10 @@ def test_an_unset_password_env_elsewhere_is_the_error_it_was(
     tmp_path: Path, name: str, event: object
 ) -> None:
     env = event_env(tmp_path, name, event) if name else {}
-    withheld: list[PasswordWithheld] = []
+    withheld: list[Withheld] = []
     with pytest.raises(InputError) as caught:
         from_text(json.dumps([HARBOR, OTHER]), "input registries", env, withheld=withheld)
-    assert not isinstance(caught.value, PasswordWithheld)
+    assert not isinstance(caught.value, Withheld)
     assert (
         str(caught.value)
         == "input registries: entry 1 (harbor.example.org): password-env names HARBOR_TOKEN, which is not set"
@@ -256,7 +256,7 @@ def test_files_and_secrets_leave_it_out_too(tmp_path: Path) -> None:
     env = event_env(tmp_path, "push", {}, actor="dependabot[bot]")
     path = tmp_path / "registries.yml"
     path.write_text(json.dumps([HARBOR, OTHER]))
-    withheld: list[PasswordWithheld] = []
+    withheld: list[Withheld] = []
     assert [r.server for r in from_file(path, env, withheld=withheld)] == ["registry.example.org"]
     secrets = json.dumps({"REGISTRY_HARBOR_EXAMPLE_ORG": json.dumps(HARBOR)})
     assert from_secrets(secrets, "input secrets", env, withheld=withheld) == []

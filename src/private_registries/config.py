@@ -190,43 +190,51 @@ def oidc_withheld(registry: Registry, env: Mapping[str, str]) -> str | None:
     return gha.oidc_withheld(env) if needs_token else None
 
 
-class PasswordWithheld(InputError):
-    """An entry's password-env is not set in a run GitHub gives no secrets (gha.secrets_withheld):
+class Withheld(InputError):
+    """An entry GitHub gives this run nothing to log in with (a fork's pull request, Dependabot's):
     the readers that are given a `withheld` list leave the entry out and put this there, for a notice
     (its message); the others raise it as the error it also is."""
+
+    def __init__(self, message: str, *, server: str, reason: str, hint: str) -> None:
+        super().__init__(message, hint=hint)
+        self.server, self.reason = server, reason
+
+
+class PasswordWithheld(Withheld):
+    """An entry's password-env is not set in a run GitHub gives no secrets (gha.secrets_withheld)."""
 
     def __init__(self, where: str, server: str, variable: str, reason: str) -> None:
         super().__init__(
             fixes.password_withheld(where, server, variable, reason),
+            server=server,
+            reason=reason,
             hint="name this registry only in runs that GitHub gives secrets (a push, a pull request "
             "from this repository)",
         )
-        self.server, self.variable, self.reason = server, variable, reason
+        self.variable = variable
 
 
-class OidcWithheld(PasswordWithheld):
-    """A keyless entry in a run that GitHub gives no OIDC token: left out with a notice, like an
-    entry whose password-env GitHub withholds."""
+class OidcWithheld(Withheld):
+    """A keyless entry in a run that GitHub gives no OIDC token (gha.oidc_withheld)."""
 
     def __init__(self, where: str, server: str, reason: str) -> None:
-        InputError.__init__(
-            self,
-            f"{where}: GitHub gives this run no OIDC token ({reason}), so {server} is skipped: no login "
-            "to it, and its images are checked without its credentials (a private one fails the pre-flight)",
+        super().__init__(
+            fixes.oidc_withheld(where, server, reason),
+            server=server,
+            reason=reason,
             hint="log in to it only in runs that get an OIDC token (a push, a pull request from this "
             "repository)",
         )
-        self.server, self.variable, self.reason = server, "", reason
 
 
 def parse_kept(
-    data: object, where: str, env: Mapping[str, str], withheld: list[PasswordWithheld] | None
+    data: object, where: str, env: Mapping[str, str], withheld: list[Withheld] | None
 ) -> Registry | None:
     """parse_entry, except that with a `withheld` list an entry whose secret GitHub withholds is
     added to it and left out (None)."""
     try:
         return parse_entry(data, where, env)
-    except PasswordWithheld as left_out:
+    except Withheld as left_out:
         if withheld is None:
             raise
         withheld.append(left_out)
@@ -234,7 +242,7 @@ def parse_kept(
 
 
 def parse_entries(
-    data: object, where: str, env: Mapping[str, str], *, withheld: list[PasswordWithheld] | None = None
+    data: object, where: str, env: Mapping[str, str], *, withheld: list[Withheld] | None = None
 ) -> list[Registry]:
     """A list of entries (a single mapping is taken as a list of one); see parse_kept for `withheld`."""
     if data is None:

@@ -27,6 +27,14 @@ def password_withheld(where: str, server: str, variable: str, reason: str) -> st
     )
 
 
+def oidc_withheld(where: str, server: str, reason: str) -> str:
+    """The notice of a keyless entry left out: the run gets no OIDC token."""
+    return (
+        f"{where}: GitHub gives this run no OIDC token ({reason}), so {server} is skipped: no login "
+        "to it, and its images are checked without its credentials (a private one fails the pre-flight)"
+    )
+
+
 NO_AWS_CREDENTIALS = (
     "let the job assume a role with its OIDC token:\n"
     "  permissions:\n    id-token: write\n"

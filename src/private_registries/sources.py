@@ -1,9 +1,9 @@
 """Reading registry entries from files and action inputs (YAML or JSON), with errors that say where.
 
-Each reader takes an optional `withheld` list: given one, an entry whose password-env is not set in a
-run that GitHub gives no secrets (a fork's pull request, Dependabot's) is left out and put there,
-for the caller's notice; without one, it is raised (PasswordWithheld, an InputError that says why).
-Elsewhere an unset password-env is the plain error it always was."""
+Each reader takes an optional `withheld` list: given one, an entry GitHub gives this run nothing to log
+in with (a fork's pull request, Dependabot's: a password-env not set, a keyless entry with no OIDC
+token) is left out and put there, for the caller's notice; without one, it is raised (Withheld, an
+InputError that says why). Elsewhere an unset password-env is the plain error it always was."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from private_registries import yamlbounds
-from private_registries.config import PasswordWithheld, Registry, parse_entries, parse_kept
+from private_registries.config import Registry, Withheld, parse_entries, parse_kept
 from private_registries.errors import InputError
 from private_registries.secret import MASKER
 from private_registries.text import ENV_NAME, cut
@@ -47,7 +47,7 @@ def load_document(text: str, where: str) -> object:
 
 
 def from_file(
-    path: Path, env: Mapping[str, str], *, withheld: list[PasswordWithheld] | None = None
+    path: Path, env: Mapping[str, str], *, withheld: list[Withheld] | None = None
 ) -> list[Registry]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -60,7 +60,7 @@ def from_file(
 
 
 def from_text(
-    text: str, where: str, env: Mapping[str, str], *, withheld: list[PasswordWithheld] | None = None
+    text: str, where: str, env: Mapping[str, str], *, withheld: list[Withheld] | None = None
 ) -> list[Registry]:
     if not text.strip():
         return []
@@ -72,7 +72,7 @@ def from_secrets(
     where: str,
     env: Mapping[str, str],
     *,
-    withheld: list[PasswordWithheld] | None = None,
+    withheld: list[Withheld] | None = None,
     skipped: list[str] | None = None,
 ) -> list[Registry]:
     """The `REGISTRY_*` entries of `${{ toJSON(secrets) }}`; every other secret is ignored. A

@@ -28,7 +28,7 @@ from private_registries.action import handover
 from private_registries.action.inputs import ActionInputs, in_workspace
 from private_registries.action.report import Report
 from private_registries.action.runner import Runner
-from private_registries.config import PasswordWithheld, Registry, merge
+from private_registries.config import Registry, Withheld, merge
 from private_registries.console import Console
 from private_registries.context import Context, github_token_from
 from private_registries.dockerfile import DockerfileOptions
@@ -117,9 +117,9 @@ class MainStage:
 
     def read_registries(self) -> list[Registry]:
         """The inputs' registries; a warning for each REGISTRY_* secret that is no registry entry
-        (skipped); in a run without secrets, a notice for each entry left out (its password-env is not
-        set) and one when the secrets input holds no registry."""
-        withheld: list[PasswordWithheld] = []
+        (skipped); in a run without secrets or OIDC token, a notice for each entry left out (its
+        password-env is not set, or it is keyless) and one when the secrets input holds no registry."""
+        withheld: list[Withheld] = []
         skipped: list[str] = []
         from_inputs = from_text(self.inputs.registries, "input registries", self.env, withheld=withheld)
         from_secret = from_secrets(

@@ -46,10 +46,10 @@ def registries(
         sources.append(held.credentials() if with_passwords else held.entries())
         console.warn_all(held.caveats)
     if args.registries:
-        from private_registries.config import PasswordWithheld
+        from private_registries.config import Withheld
         from private_registries.sources import from_file  # YAML: only when a file is given
 
-        withheld: list[PasswordWithheld] = []
+        withheld: list[Withheld] = []
         sources += [from_file(Path(path), env, withheld=withheld) for path in args.registries]
         for left_out in withheld:
             console.notice(left_out.message)
