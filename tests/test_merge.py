@@ -23,6 +23,7 @@ import pytest
 from private_registries.builders import BuildSpec
 from private_registries.builders.cli import CliBuilder
 from private_registries.dockerfile import DockerfileOptions
+from private_registries.services.merge import merge_annotations
 from tests.clirun import run
 from tests.servers.dockerd import Dockerd
 from tests.servers.fixtures import (
@@ -126,9 +127,13 @@ def test_two_platforms_built_by_digest_on_their_own_then_merged_into_a_pullable_
         raw_index(dockerd, private_registry, f"{repository}:1", tmp_path)
 
     # the two forms: a full reference, and a digest alone (in the first tag's repository)
+    step_summary = tmp_path / "summary.md"
+    in_a_workflow = {**remote_env, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(step_summary)}
     merged = registries(
-        remote_env, "merge", "-t", f"{repository}:1", "-t", f"{repository}:latest",
+        in_a_workflow, "merge", "-t", f"{repository}:1", "-t", f"{repository}:latest",
         f"{repository}@{digests['linux/amd64']}", digests["linux/arm64"], "--registries", str(path),
+        "--annotation", "org.opencontainers.image.title=app",  # no level: the index's
+        "--annotation", "manifest-descriptor[linux/arm64]:org.example.tuned=arm",
     )  # fmt: skip
     assert merged.code == 0, merged.text
     tags = pushed(merged)
@@ -137,8 +142,18 @@ def test_two_platforms_built_by_digest_on_their_own_then_merged_into_a_pullable_
     assert tags[f"{repository}:latest"] == index_digest
     assert f"Merged 2 images into {index_digest}" in merged.out
     assert manifest_digest(private_registry, "multi/app", "1") == index_digest
+    written = step_summary.read_text()
+    assert written.startswith("\n### Merge\n") and f"| Digest | `{index_digest}` |" in written
+    assert "`index:org.opencontainers.image.title=app`" in written
 
     index = raw_index(dockerd, private_registry, f"{repository}:1", tmp_path)
+    assert index["annotations"] == {"org.opencontainers.image.title": "app"}
+    descriptors = {
+        f"{m['platform']['os']}/{m['platform']['architecture']}": m.get("annotations", {})
+        for m in index["manifests"]  # type: ignore[attr-defined]
+    }
+    assert descriptors["linux/arm64"] == {"org.example.tuned": "arm"}
+    assert descriptors["linux/amd64"] == {}
     # each build's own platform manifest (buildx pushed an index of it and its attestation) is in it
     expected = {}
     for digest in digests.values():
@@ -152,7 +167,9 @@ def test_two_platforms_built_by_digest_on_their_own_then_merged_into_a_pullable_
     )
     pulled = pull_fresh(dockerd, f"{repository}:1", config)
     assert pulled.returncode == 0, pulled.stdout + pulled.stderr
-    assert private_registry.password not in merged.text
+    # in a workflow the runner is told to mask it (::add-mask::), and nothing else says it
+    told = [line for line in merged.text.splitlines() if not line.startswith("::add-mask::")]
+    assert private_registry.password not in "\n".join(told) + written
     assert not list(Path(remote_env["TMPDIR"]).iterdir()), "a temporary docker config was left behind"
 
 
@@ -183,17 +200,29 @@ def test_the_action_builds_each_platform_by_digest_then_merges_the_digests(
     merged = run_main(
         final, remote_env,
         {"registries": registries_input, "tags": f"{repository}:1\n{repository}:latest",
-         "merge-digests": "\n".join(digests)},
+         "merge-digests": "\n".join(digests),
+         # metadata-action's output with DOCKER_METADATA_ANNOTATIONS_LEVELS: index
+         "annotations": "index:org.opencontainers.image.version=1\n"
+                        "index:org.opencontainers.image.licenses=MIT"},
         "push", {},
     )  # fmt: skip
     out = capsys.readouterr().out
     assert merged.code == 0, out
+    assert "#### Merge" in merged.summary
+    assert f"| Digest | `{merged.outputs['digest']}` |" in merged.summary
+    assert f"`{repository}:latest`" in merged.summary
+    assert "`index:org.opencontainers.image.licenses=MIT`" in merged.summary
+    assert all(f"`{repository}@{digest}`" in merged.summary for digest in digests)
     assert merged.outputs["digest"] == manifest_digest(private_registry, "action/app", "1")
     assert merged.outputs["digest"] == manifest_digest(private_registry, "action/app", "latest")
     assert f"Pushed {repository}:latest@{merged.outputs['digest']}" in out
     assert "ignored" not in out  # tags is the merge's input, not a stray build input
     index = raw_index(dockerd, private_registry, f"{repository}:1", tmp_path)
     assert set(platform_manifests(index)) == set(PLATFORMS)
+    assert index["annotations"] == {
+        "org.opencontainers.image.version": "1",
+        "org.opencontainers.image.licenses": "MIT",
+    }
 
 
 def test_the_docker_driver_cannot_push_by_digest_and_the_hint_says_which_builders_can(
@@ -279,6 +308,64 @@ def test_a_merge_that_makes_no_sense_is_refused(
     assert message in result.err, result.err
 
 
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (["org.opencontainers.image.title=app"], ["index:org.opencontainers.image.title=app"]),
+        (["index:a=1", "manifest-descriptor:b=2"], ["index:a=1", "manifest-descriptor:b=2"]),
+        (["manifest-descriptor[linux/arm64]:b=x=y"], ["manifest-descriptor[linux/arm64]:b=x=y"]),
+        (["index,manifest-descriptor:a=1"], ["index:a=1", "manifest-descriptor:a=1"]),
+        (["", "  index:a=1  ", "index:a=1"], ["index:a=1"]),
+        (["index:a="], ["index:a="]),
+    ],
+    ids=["no-level", "levels", "one-platform", "two-levels", "blank-and-twice", "empty-value"],
+)
+def test_the_annotations_a_merge_gives_buildx(given: list[str], expected: list[str]) -> None:
+    """buildx 0.13.1's imagetools create takes index: and manifest-descriptor: (with a platform) alone:
+    with no level it says '"" annotations are not supported yet', and a comma list is one level to it."""
+    assert merge_annotations(given) == expected
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ("manifest:org.opencontainers.image.title=app", "a merge cannot set manifest annotations"),
+        ("manifest[linux/amd64]:a=1", "a merge cannot set manifest annotations"),
+        ("index,manifest:a=1", "a merge cannot set manifest annotations"),
+        ("index-descriptor:a=1", "a merge cannot set index-descriptor annotations"),
+        ("index:=1", "expected KEY=VALUE"),
+        ("org.opencontainers.image.title", "expected KEY=VALUE"),
+        ("layer:a=1", "'layer' is not an annotation level"),
+    ],
+    ids=[
+        "manifest",
+        "manifest-platform",
+        "manifest-in-a-list",
+        "index-descriptor",
+        "no-key",
+        "no-value",
+        "level",
+    ],
+)
+def test_an_annotation_a_merge_cannot_set_is_refused_with_the_fix(
+    given: str, message: str, env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [
+        "-t",
+        "r.example.org/x:1",
+        "sha256:" + "a" * 64,
+        "--annotation",
+        "index:ok=1",
+        "--annotation",
+        given,
+    ]
+    result = run(capsys, {**env, "REGISTRIES_DOCKER_CLI": "/nonexistent"}, "merge", *argv)
+    assert result.code == 1
+    assert f"annotation 2 ({given!r}): {message}" in result.err, result.err
+    if "manifest annotations" in message:
+        assert "DOCKER_METADATA_ANNOTATIONS_LEVELS: index" in result.err
+
+
 def test_the_merge_needs_sources(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:  # argparse: SOURCE is required
         run(capsys, env, "merge", "-t", "r.example.org/x:1")
@@ -299,8 +386,16 @@ def test_the_merge_needs_sources(env: dict[str, str], capsys: pytest.CaptureFixt
             "input push-by-digest and input load do not go together",
         ),
         ({"push-by-digest": "yes"}, "input push-by-digest: 'yes' is not a boolean"),
+        (
+            {
+                "merge-digests": "sha256:" + "a" * 64,
+                "tags": "r.example.org/x:1",
+                "annotations": "manifest:a=1",
+            },
+            "annotation 1 ('manifest:a=1'): a merge cannot set manifest annotations",
+        ),
     ],
-    ids=["merge-no-tag", "merge-and-build", "push-by-digest-and-load", "not-a-boolean"],
+    ids=["merge-no-tag", "merge-and-build", "push-by-digest-and-load", "not-a-boolean", "merge-annotation"],
 )
 def test_the_actions_refusals_name_its_inputs(
     inputs: dict[str, str],

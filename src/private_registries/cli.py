@@ -286,6 +286,14 @@ def build_parsers(
         "-t", "--tag", action="append", default=[], metavar="TAG", help="push the index there (repeatable)"
     )
     merge.add_argument(
+        "--annotation",
+        action="append",
+        default=[],
+        metavar="[LEVEL:]KEY=VALUE",
+        help="an annotation of the index (index:, the default) or of its platforms' entries "
+        "(manifest-descriptor:); repeatable",
+    )
+    merge.add_argument(
         "sources",
         nargs="+",
         metavar="SOURCE",

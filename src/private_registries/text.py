@@ -84,3 +84,8 @@ def cut(value: object, limit: int = 80) -> str:
     value may be a megabyte, or a YAML alias tree that would print as gigabytes."""
     shown = _REPR.repr(value)
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+def clip(text: str, limit: int = 200) -> str:
+    """`text` itself (not its repr, as `cut` gives) in at most `limit` characters."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

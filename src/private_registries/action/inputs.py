@@ -333,15 +333,15 @@ class ActionInputs:
                 "input merge-digests: a step that merges builds nothing (the context input is set)",
                 hint="merge in a job of its own that needs the builds (needs: build), without context",
             )
-        return MergeOptions(tags=self.tags, sources=self.merge_digests)
+        return MergeOptions(tags=self.tags, sources=self.merge_digests, annotations=self.annotations)
 
     def ignored(self) -> list[Caveat]:
         """Build inputs given without `context`: there is no build for them to change."""
         if self.context:
             return []
         given = [name for name, value in _build_inputs(self).items() if value]
-        if self.merge_digests and "tags" in given:
-            given.remove("tags")  # where the merge's index goes
+        if self.merge_digests:  # where the merge's index goes, and what it says
+            given = [name for name in given if name not in ("tags", "annotations")]
         if not given:
             return []
         return [Caveat(f"input {', '.join(given)}: no build without the context input, so ignored")]

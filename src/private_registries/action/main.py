@@ -41,7 +41,7 @@ from private_registries.services.convox import ConvoxOptions, convox
 from private_registries.services.images import DockerfileImages, images, remote_images
 from private_registries.services.inject import inject
 from private_registries.services.login import LoginOptions, login
-from private_registries.services.merge import MergeOptions, sources_of
+from private_registries.services.merge import MergeOptions, merge_annotations, sources_of
 from private_registries.services.merge import merge as merge_images
 from private_registries.services.pull_secret import pull_secret
 from private_registries.sources import from_secrets, from_text
@@ -84,6 +84,7 @@ class MainStage:
             merging = inputs.merge_options()
             if merging is not None:
                 servers += [parse_image(source).server for source in sources_of(merging)]
+                merge_annotations(merging.annotations)  # refused before any login
             dockerfile = inputs.dockerfile()
             if dockerfile is not None:
                 servers = self.pulled_servers(dockerfile, keychain) + servers
@@ -204,6 +205,7 @@ class MainStage:
         for tag, digest in result.pushed.items():
             self.console.echo(f"Pushed {tag}@{digest}")
         self.report.outputs["digest"] = result.digest
+        self.report.merged = result
 
     def check(self, dockerfile: DockerfileOptions, keychain: Keychain) -> None:
         """`build: false`: the pre-flight alone, each failure an annotation on its Dockerfile line."""

@@ -18,6 +18,7 @@ from private_registries.errors import RegistriesError
 from private_registries.secret import Secret
 from private_registries.services.build import BuildResult
 from private_registries.services.check import CheckResult
+from private_registries.services.merge import MergeResult
 
 
 @dataclass
@@ -30,6 +31,7 @@ class Report:
     state: ActionState | None = None
     built: BuildResult | None = None
     checked: CheckResult | None = None  # the pre-flight alone (`build: false`)
+    merged: MergeResult | None = None  # merge-digests
 
     def fail(self, console: Console, *failures: RegistriesError) -> None:
         named = [as_inputs(failure) for failure in failures]  # `file`, not `-f FILE`
@@ -61,6 +63,7 @@ class Report:
                     base_images=self.checked.digests if self.checked and built is None else {},
                     notes=self.notes,
                     built=built if wanted else None,
+                    merged=self.merged,
                 )
             )
         except (OSError, RegistriesError) as exc:

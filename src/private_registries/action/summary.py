@@ -18,7 +18,8 @@ from collections.abc import Mapping, Sequence
 from private_registries.credential import Credential
 from private_registries.secret import MASKER
 from private_registries.services.build import BuildResult
-from private_registries.text import cut, inert
+from private_registries.services.merge import MergeResult
+from private_registries.text import clip, cut, inert
 
 _TICKS = re.compile(r"`+")
 _LISTED = 50  # items of one list (tags, caches) shown; the rest counted
@@ -126,6 +127,20 @@ def build(result: BuildResult, *, heading: str = "####") -> str:
     return "".join(parts)
 
 
+def merge(result: MergeResult, *, heading: str = "####") -> str:
+    """The index a merge made: its digest, the tags it went to, the images in it, its annotations."""
+    rows = [
+        ("Digest", code(result.digest, in_table=True)),
+        ("Tags", _listed(result.tags)),
+        ("Images", _listed(result.sources)),
+        ("Annotations", _listed([clip(annotation) for annotation in result.annotations])),
+        ("Duration", _duration(result.seconds)),
+    ]
+    return f"\n{heading} Merge\n\n| | |\n|---|---|\n" + "".join(
+        f"| {name} | {value} |\n" for name, value in rows
+    )
+
+
 def _failed(result: BuildResult) -> str:
     outline = result.outline
     step = f"step {code(outline.failed_step)}" if outline.failed_step else "the build"
@@ -164,9 +179,11 @@ def render(
     pushed: Mapping[str, str] | None = None,
     notes: Sequence[str] = (),
     built: BuildResult | None = None,
+    merged: MergeResult | None = None,
 ) -> str:
     """The registries table, the failures, then the build (`built`: its own part, see `build`; else
-    the image ID and pushed names alone), the base images of the pre-flight, and the notes."""
+    the image ID and pushed names alone) or the merge, the base images of the pre-flight, and the
+    notes."""
     parts = ["### Private registries\n"]
     if credentials:
         parts.append(
@@ -186,6 +203,8 @@ def render(
         )
     if built is not None:
         parts.append(build(built))
+    if merged is not None:
+        parts.append(merge(merged))
     if image_id:
         rows = [[tag, digest] for tag, digest in (pushed or {}).items()]
         parts.append(f"\n#### Build\n\nImage {code(image_id)}\n")

@@ -132,6 +132,8 @@ class CliBuilder:
         sources: Sequence[str],
         credentials: Sequence[Credential],
         progress: Progress,
+        *,
+        annotations: Sequence[str] = (),
     ) -> dict[str, str]:
         """`docker buildx imagetools create -t TAG... SOURCE...`: the index of the sources' manifests,
         pushed to every tag, with exactly these credentials in a temporary DOCKER_CONFIG (as a build
@@ -143,6 +145,7 @@ class CliBuilder:
             )
         args = ["buildx", "imagetools", "create", "--progress", "plain"]
         args += [part for tag in tags for part in ("--tag", tag)]
+        args += [part for annotation in annotations for part in ("--annotation", annotation)]
         seen = _Seen(progress)
         with dockerconfig.temporary(
             credentials, dockerconfig.default_dir(self.env), buildx_state=dockerconfig.buildx_state(self.env)
