@@ -79,6 +79,7 @@ def test_a_role_that_does_not_trust_this_job(
     assert f"AWS STS refused to let this job assume {ROLE}: AccessDenied" in result.err
     assert "trust policy" in result.err
     assert "Traceback" not in result.text
+    assert aws.count("sts:AssumeRoleWithWebIdentity") == 1  # a refusal is not asked again
     assert aws.count("ecr:GetAuthorizationToken") == 0
 
 
@@ -150,6 +151,41 @@ def test_aws_5xx_are_retried(
     result = login(aws_env, tmp_path, [ecr_entry(ecr_registry)])
     assert result.code == 0, result.err
     assert aws.count("ecr:GetAuthorizationToken") == 3
+
+
+def test_aws_throttling_is_retried(
+    aws_env: dict[str, str], aws: AwsFront, dockerd: Dockerd, ecr_registry: PrivateRegistry, tmp_path: Path
+) -> None:
+    """AWS throttles with a 400 and ThrottlingException: not a refusal, so asked again (after a backoff)."""
+    aws.throttle_first = 2
+    result = login(aws_env, tmp_path, [ecr_entry(ecr_registry)])
+    assert result.code == 0, result.err
+    assert aws.count("ecr:GetAuthorizationToken") == 3
+    assert pull_fresh(dockerd, ecr_registry.reference, tmp_path / "docker").returncode == 0
+
+
+def test_aws_throttling_of_the_role_is_retried(
+    oidc_env: dict[str, str], aws: AwsFront, dockerd: Dockerd, ecr_registry: PrivateRegistry, tmp_path: Path
+) -> None:
+    """STS throttles in its query protocol (<Code>Throttling</Code>)."""
+    aws.trust[ROLE] = "repo:octo/app:*"
+    aws.throttle_first = 1
+    result = login(oidc_env, tmp_path, [ecr_entry(ecr_registry)], "--aws-role-to-assume", ROLE)
+    assert result.code == 0, result.err
+    assert aws.count("sts:AssumeRoleWithWebIdentity") == 2
+    assert pull_fresh(dockerd, ecr_registry.reference, tmp_path / "docker").returncode == 0
+
+
+def test_aws_throttling_that_lasts_says_so_and_not_refused(
+    aws_env: dict[str, str], aws: AwsFront, dockerd: Dockerd, ecr_registry: PrivateRegistry, tmp_path: Path
+) -> None:
+    aws.throttle_first = 100
+    result = login({**aws_env, "REGISTRIES_RETRIES": "2"}, tmp_path, [ecr_entry(ecr_registry)])
+    assert result.code != 0
+    assert aws.count("ecr:GetAuthorizationToken") == 3  # the first and two more: the transport's retries
+    assert "AWS throttled the call (ThrottlingException), also when asked again" in result.err, result.err
+    assert "REGISTRIES_RETRIES" in result.err
+    assert "AWS refused" not in result.err
 
 
 def test_ecr_public(

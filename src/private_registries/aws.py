@@ -8,7 +8,10 @@ so tests (and VPC endpoints) can point each service elsewhere.
 botocore signs and parses; its requests travel through our Transport (a `before-send` handler), so an
 AWS endpoint gets the same bounds as every other server: REGISTRIES_TIMEOUT and REGISTRIES_RETRIES,
 each attempt within its deadline, Retry-After up to the timeout, a body refused past 4 MiB. botocore's
-own retries are off (they would multiply ours); its timeouts are set to ours all the same.
+own retries are off (they would multiply ours); its timeouts are set to ours all the same. AWS throttles
+with a 400 and an error code (ECR's ThrottlingException, STS's Throttling), which a transport that sees
+only the status cannot tell from a refusal: botocore's own retry checkers tell it from the parsed
+answer, and such a call is sent again within the same retries and backoff (`_RetryThrottled`).
 """
 
 from __future__ import annotations
@@ -78,6 +81,7 @@ class Aws:
             service, region_name=region, config=config, endpoint_url=self._endpoint(service)
         )
         client.meta.events.register("before-send", _SendThrough(self._http))
+        client.meta.events.register("needs-retry", _RetryThrottled(self._http))
         return client
 
     def _endpoint(self, service: str) -> str | None:
@@ -225,6 +229,33 @@ class _Read:
         yield self.content
 
 
+class _RetryThrottled:
+    """botocore's `needs-retry` handler: the delay before a throttled call (or one AWS says timed
+    out) is sent again, as botocore's standard mode tells them by their error code, or None. A 5xx
+    or 429 is not retried here: the transport has retried it already."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+
+    def __call__(self, response: Any = None, attempts: int = 1, **_: Any) -> float | None:
+        from botocore.retries.standard import (
+            RetryContext,
+            ThrottledRetryableChecker,
+            TransientRetryableChecker,
+        )
+
+        if response is None or attempts > self.transport.options.retries:
+            return None
+        http, parsed = response
+        if http.status_code >= 500 or http.status_code == 429:
+            return None
+        context = RetryContext(attempt_number=attempts, parsed_response=parsed, http_response=http)
+        checkers = (ThrottledRetryableChecker(), TransientRetryableChecker())
+        if not any(checker.is_retryable(context) for checker in checkers):
+            return None
+        return self.transport.backoff(attempts)
+
+
 def _client_error(exc: Any) -> tuple[str, str]:
     """The code and message of an AWS refusal, as short as a server's words quoted in an error may be."""
     error = exc.response.get("Error", {})
@@ -271,8 +302,20 @@ def describe(exc: Exception, call: str, *, fork: bool = False) -> AwsError:
 
 
 def _unavailable(exc: Any, call: str, code: str) -> AwsError | None:
-    """A 5xx (or 429) still answered after the transport's retries: not a refusal of anything."""
+    """A 5xx (or 429), or a throttling, still answered after the retries: not a refusal of anything."""
+    from botocore.retries.standard import RetryContext, ThrottledRetryableChecker
+
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    throttled = ThrottledRetryableChecker().is_retryable(
+        RetryContext(attempt_number=1, parsed_response=exc.response)
+    )
+    if throttled:
+        return AwsError(
+            f"{call}: AWS throttled the call ({code}), also when asked again",
+            kind=ErrorKind.UNAVAILABLE,
+            hint="too many calls to this AWS account and region at once (other jobs too); try again "
+            "later, or give REGISTRIES_RETRIES more attempts",
+        )
     if not (isinstance(status, int) and (status >= 500 or status == 429)):
         return None
     return AwsError(

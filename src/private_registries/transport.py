@@ -215,7 +215,7 @@ class Transport:
             except _Retry as failure:
                 if last:
                     raise failure.failure from None
-                time.sleep(self._backoff(attempt))
+                time.sleep(self.backoff(attempt))
                 continue
             if response.status_code not in RETRY_STATUSES or last:
                 return response
@@ -227,7 +227,7 @@ class Transport:
                     f"longer than REGISTRIES_TIMEOUT allows ({options.read_timeout:g} s)",
                     response.status_code,
                 )
-            time.sleep(self._backoff(attempt) if wait is None else wait)
+            time.sleep(self.backoff(attempt) if wait is None else wait)
         raise AssertionError("unreachable")  # the loop returns or raises on its last attempt
 
     def _attempt(
@@ -279,7 +279,7 @@ class Transport:
         finally:
             _DEADLINE.at = None
 
-    def _backoff(self, attempt: int) -> float:
+    def backoff(self, attempt: int) -> float:
         """As urllib3 backs off: at once the first time, then twice as long each time (at most a timeout)."""
         return 0.0 if attempt == 0 else min(self.options.backoff * 2**attempt, self.options.read_timeout)
 

@@ -4,7 +4,8 @@
 - STS AssumeRoleWithWebIdentity is checked like a role's trust policy: the OIDC token must be
   signed by the issuer stand-in, for audience sts.amazonaws.com, with a `sub` the role trusts;
 - ECR Public's GetAuthorizationToken (moto has no ECR Public) is answered here, in its JSON protocol;
-- the first calls can be made to fail with a 5xx, for retries.
+- the first calls can be made to fail with a 5xx, or to be throttled as AWS throttles (a 400 with
+  ECR's ThrottlingException, STS's Throttling), for retries.
 Everything else is passed to moto as it came.
 """
 
@@ -31,6 +32,13 @@ DENIED = (
     "</Error><RequestId>bench</RequestId></ErrorResponse>"
 )
 
+# STS's answer to a throttled call (the query protocol); ECR's is JSON, {"__type": "ThrottlingException"}
+THROTTLED_QUERY = (
+    '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+    "<Code>Throttling</Code><Message>Rate exceeded</Message></Error>"
+    "<RequestId>bench</RequestId></ErrorResponse>"
+)
+
 
 @dataclass
 class AwsFront:
@@ -38,6 +46,7 @@ class AwsFront:
     issuer: OidcIssuer | None = None
     trust: dict[str, str] = field(default_factory=dict)  # role ARN -> the `sub` pattern it trusts
     fail_first: int = 0
+    throttle_first: int = 0  # after those that fail
     delay: float = 0.0  # seconds added to every call (benchmarks)
     calls: list[str] = field(default_factory=list)  # "ecr:GetAuthorizationToken", ...
 
@@ -86,8 +95,16 @@ class AwsFront:
         with self._lock:
             self.calls.append(call)
             failing = len(self.calls) <= self.fail_first
+            throttled = not failing and len(self.calls) <= self.fail_first + self.throttle_first
         if failing:
             reply(handler, 503, {"__type": "ServiceUnavailableException", "message": "slow down"})
+            return
+        if throttled and call.startswith("sts:"):
+            reply(handler, 400, THROTTLED_QUERY.encode(), content_type="text/xml")
+            return
+        if throttled:
+            answer = {"__type": "ThrottlingException", "message": "Rate exceeded"}
+            reply(handler, 400, answer, content_type="application/x-amz-json-1.1")
             return
         if call == "ecr-public:GetAuthorizationToken":
             token = base64.b64encode(f"AWS:{ECR_PUBLIC_PASSWORD}".encode()).decode()
