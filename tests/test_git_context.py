@@ -283,3 +283,50 @@ def test_a_wrong_token_fails_naming_the_repository(
     for form in secret_forms(wrong):
         assert form not in unmasked(out, wrong) + main.summary + json.dumps(main.outputs)
     assert dockerd.docker("image", "inspect", "bench/never:1", check=False).returncode != 0
+
+
+def test_a_git_url_through_registries_check_and_images(
+    env: dict[str, str], private_registry: PrivateRegistry, git_server: GitServer, tmp_path: Path
+) -> None:
+    """The pre-flight and the images of a Git URL, no checkout and no build: its Dockerfile read
+    through the contents endpoint, each base image then asked of its registry (real Distribution)."""
+    dockerfile = f"FROM {private_registry.reference} AS base\nFROM base\nCOPY hello /hello\n"
+    git_server.repository("octo/tools", {"images/app/Dockerfile": dockerfile, "images/app/hello": "hi\n"})
+    environment = {**env, "GITHUB_TOKEN": git_server.token, "GITHUB_SERVER_URL": git_server.url,
+                   "GITHUB_API_URL": git_server.api_url}  # fmt: skip
+    url = f"{git_server.url}/octo/tools.git#main:images/app"
+
+    listed = registries(environment, "images", url, "--json")
+    assert listed.code == 0, listed.text
+    assert json.loads(listed.out) == [{"image": private_registry.reference, "instruction": "FROM", "line": 1}]
+
+    path = entries_file(tmp_path, [basic(private_registry)])
+    checked = registries(environment, "check", url, "--registries", str(path))
+    assert checked.code == 0, checked.text
+    assert private_registry.reference in checked.out
+    unchecked = registries(environment, "check", url)  # without its credentials: the pull is refused
+    assert unchecked.code == 1
+    assert private_registry.reference in unchecked.err
+    api = [request.path for request in git_server.requests if request.path.startswith("/api/v3/")]
+    assert set(api) == {"/api/v3/repos/octo/tools/contents/images/app/Dockerfile"}
+    assert all(request.authorized for request in git_server.requests)
+    for form in secret_forms(git_server.token):
+        assert form not in listed.text + checked.text + unchecked.text
+
+
+def test_a_git_url_whose_dockerfile_cannot_be_read_is_an_error_for_check(
+    env: dict[str, str], git_server: GitServer
+) -> None:
+    """Where a build goes on without its pre-flight, `check` and `images` have nothing to answer."""
+    environment = {**env, "GITHUB_SERVER_URL": git_server.url, "GITHUB_API_URL": git_server.api_url,
+                   "GITHUB_TOKEN": git_server.token}  # fmt: skip
+    elsewhere = "https://git.example.org/octo/app.git#main"
+    for command in ("check", "images"):
+        result = registries(environment, command, elsewhere)
+        assert result.code == 1, result.text
+        assert "cannot read the Dockerfile of the Git context git.example.org/octo/app: " in result.err
+        assert "is not a repository on" in result.err and "Traceback" not in result.text
+    git_server.repository("octo/app", {"README.md": "no Dockerfile\n"})
+    missing = registries(environment, "check", f"{git_server.url}/octo/app.git#main")
+    assert missing.code == 1
+    assert "the GitHub API answered 404 for Dockerfile of octo/app at main" in missing.err, missing.err

@@ -201,7 +201,8 @@ def build_parsers(
 ) -> None:
     """images, check, build and exec: the build's images, their pre-flight, the build, any command."""
     images = commands.add_parser(
-        "images", help="the images a build pulls, read from its Dockerfile (no network)"
+        "images",
+        help="the images a build pulls, read from its Dockerfile (a Git URL's through the GitHub API)",
     )
     context_argument(images)
     dockerfile_options(images)

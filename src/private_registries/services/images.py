@@ -1,4 +1,5 @@
-"""The images a build pulls, read from its Dockerfile: no network."""
+"""The images a build pulls, read from its Dockerfile: no network, but for a Git context's Dockerfile
+(read through the GitHub API)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from private_registries import dockerfile, gitcontext
 from private_registries.context import Context
 from private_registries.dockerfile import BaseImage, DockerfileOptions
+from private_registries.errors import InputError
 from private_registries.gitcontext import RemoteContext
 
 
@@ -39,6 +41,21 @@ def remote_images(
     if fetched.text is None:
         return fetched.reason
     return images_of(options, Path(fetched.path), fetched.text)
+
+
+def read_remote_images(
+    options: DockerfileOptions, remote: RemoteContext, context: Context
+) -> DockerfileImages:
+    """remote_images for a command whose answer is the images (`images`, `check`): what keeps the
+    Dockerfile from being read is the error, where a build goes on without its pre-flight."""
+    found = remote_images(options, remote, context)
+    if isinstance(found, str):
+        raise InputError(
+            f"cannot read the Dockerfile of the Git context {remote.repository}: {found}",
+            hint="it is read through the GitHub API of GITHUB_SERVER_URL (github.com unless set), with "
+            "GITHUB_TOKEN for a private repository; or give a checkout of it (a folder) instead",
+        )
+    return found
 
 
 def images_of(options: DockerfileOptions, path: Path, text: str) -> DockerfileImages:
