@@ -91,6 +91,41 @@ def test_a_secret_input_that_is_not_id_value_is_refused(name: str, value: str) -
         ActionInputs.from_env({f"INPUT_{name.upper()}": value})
 
 
+@pytest.mark.parametrize(
+    ("value", "as_items", "as_lines"),
+    [
+        ("a\nb,c", ["a", "b", "c"], ["a", "b,c"]),
+        ("type=registry,ref=x:cache\n\n  \ntype=gha", ["type=registry", "ref=x:cache", "type=gha"],
+         ["type=registry,ref=x:cache", "type=gha"]),
+        # a quoted item loses its quotes, keeps its commas and line breaks; "" is a quote in it
+        ('"DESC=a, b"\nK=v', ["DESC=a", "b", "K=v"], ["DESC=a, b", "K=v"]),
+        ('"X=one\ntwo"', ["X=one\ntwo"], ["X=one\ntwo"]),
+        ('"Q=say ""hi"""', ['Q=say "hi"'], ['Q=say "hi"']),
+        ('a:1,"b:2"', ["a:1", "b:2"], ["a:1,b:2"]),
+        # a quote inside an unquoted item is kept
+        ('MSG=say "hi"', ['MSG=say "hi"'], ['MSG=say "hi"']),
+        # not CSV (getList fails on it): a line an item, as written
+        ('T={"a":1,"b":2}\nU=2', ['T={"a":1', '"b":2}', "U=2"], ['T={"a":1,"b":2}', "U=2"]),
+        ('"unclosed\nnext', ['"unclosed', "next"], ['"unclosed', "next"]),
+    ],
+    ids=["plain", "blank-lines", "quoted-commas", "quoted-break", "doubled-quote", "quoted-field",
+         "inner-quote", "not-csv", "unclosed"],
+)  # fmt: skip
+def test_list_inputs_are_read_as_build_push_action_reads_them(
+    value: str, as_items: list[str], as_lines: list[str]
+) -> None:
+    """docker/actions-toolkit's Util.getList: CSV records; `tags`, `platforms`... split each at its
+    commas, `labels`, `cache-to`, `outputs`... (ignoreComma) join a record's fields back."""
+    inputs = ActionInputs.from_env({"INPUT_TAGS": value, "INPUT_CACHE-TO": value})
+    assert list(inputs.tags) == as_items
+    assert list(inputs.cache_to) == as_lines
+
+
+def test_a_quoted_label_is_the_label_without_its_quotes() -> None:
+    inputs = ActionInputs.from_env({"INPUT_LABELS": '"org.opencontainers.image.description=A shop, in Go"'})
+    assert inputs.labels == {"org.opencontainers.image.description": "A shop, in Go"}
+
+
 def test_oci_labels_from_the_github_context_and_the_users_labels_over_them() -> None:
     before = datetime.now(UTC).replace(microsecond=0)
     inputs = ActionInputs.from_env(

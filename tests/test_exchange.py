@@ -144,35 +144,31 @@ def test_a_real_ecr_host_is_parsed_and_exchanged(
     assert f"{server}: registry unreachable" in result.err or f"{server}: registry timed out" in result.err
 
 
-def test_aws_5xx_are_retried(
-    aws_env: dict[str, str], aws: AwsFront, dockerd: Dockerd, ecr_registry: PrivateRegistry, tmp_path: Path
-) -> None:
-    aws.fail_first = 2
-    result = login(aws_env, tmp_path, [ecr_entry(ecr_registry)])
+@pytest.mark.parametrize(
+    ("jobs_role", "failing", "call", "calls"),
+    [
+        (False, {"fail_first": 2}, "ecr:GetAuthorizationToken", 3),  # a 503
+        # AWS throttles with a 400: ECR's JSON ThrottlingException, STS's query-protocol Throttling.
+        # Not a refusal, so asked again (after a backoff).
+        (False, {"throttle_first": 2}, "ecr:GetAuthorizationToken", 3),
+        (True, {"throttle_first": 1}, "sts:AssumeRoleWithWebIdentity", 2),
+    ],
+    ids=["5xx", "ecr-throttled", "sts-throttled"],
+)
+def test_aws_answers_that_another_attempt_may_mend_are_retried(
+    jobs_role: bool, failing: dict[str, int], call: str, calls: int, aws: AwsFront, dockerd: Dockerd,
+    ecr_registry: PrivateRegistry, tmp_path: Path, request: pytest.FixtureRequest,
+) -> None:  # fmt: skip
+    for name, count in failing.items():
+        setattr(aws, name, count)
+    argv: tuple[str, ...] = ()
+    if jobs_role:
+        aws.trust[ROLE] = "repo:octo/app:*"
+        argv = ("--aws-role-to-assume", ROLE)
+    environment = request.getfixturevalue("oidc_env" if jobs_role else "aws_env")
+    result = login(environment, tmp_path, [ecr_entry(ecr_registry)], *argv)
     assert result.code == 0, result.err
-    assert aws.count("ecr:GetAuthorizationToken") == 3
-
-
-def test_aws_throttling_is_retried(
-    aws_env: dict[str, str], aws: AwsFront, dockerd: Dockerd, ecr_registry: PrivateRegistry, tmp_path: Path
-) -> None:
-    """AWS throttles with a 400 and ThrottlingException: not a refusal, so asked again (after a backoff)."""
-    aws.throttle_first = 2
-    result = login(aws_env, tmp_path, [ecr_entry(ecr_registry)])
-    assert result.code == 0, result.err
-    assert aws.count("ecr:GetAuthorizationToken") == 3
-    assert pull_fresh(dockerd, ecr_registry.reference, tmp_path / "docker").returncode == 0
-
-
-def test_aws_throttling_of_the_role_is_retried(
-    oidc_env: dict[str, str], aws: AwsFront, dockerd: Dockerd, ecr_registry: PrivateRegistry, tmp_path: Path
-) -> None:
-    """STS throttles in its query protocol (<Code>Throttling</Code>)."""
-    aws.trust[ROLE] = "repo:octo/app:*"
-    aws.throttle_first = 1
-    result = login(oidc_env, tmp_path, [ecr_entry(ecr_registry)], "--aws-role-to-assume", ROLE)
-    assert result.code == 0, result.err
-    assert aws.count("sts:AssumeRoleWithWebIdentity") == 2
+    assert aws.count(call) == calls
     assert pull_fresh(dockerd, ecr_registry.reference, tmp_path / "docker").returncode == 0
 
 

@@ -103,8 +103,8 @@ class AwsFront:
             reply(handler, 400, THROTTLED_QUERY.encode(), content_type="text/xml")
             return
         if throttled:
-            answer = {"__type": "ThrottlingException", "message": "Rate exceeded"}
-            reply(handler, 400, answer, content_type="application/x-amz-json-1.1")
+            throttling = {"__type": "ThrottlingException", "message": "Rate exceeded"}
+            reply(handler, 400, throttling, content_type="application/x-amz-json-1.1")
             return
         if call == "ecr-public:GetAuthorizationToken":
             token = base64.b64encode(f"AWS:{ECR_PUBLIC_PASSWORD}".encode()).decode()

@@ -48,23 +48,39 @@ def flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     )
 
 
+def _records(env: Mapping[str, str], name: str) -> list[list[str]]:
+    """A list input as docker/actions-toolkit's Util.getList reads it for build-push-action: CSV, so
+    a quoted item keeps its commas and line breaks (a multi-line secret: `"KEY=${{ secrets.PEM }}"`)
+    and `""` is a quote in it; a quote inside an unquoted item is kept as it is; empty lines are left
+    out. What is not CSV (`KEY={"a":1,"b":2}`, where getList fails) is taken a line an item, as it is."""
+    import csv
+    import io
+
+    text = raw(env, name)
+    try:
+        return [row for row in csv.reader(io.StringIO(text), strict=True) if row]
+    except csv.Error:
+        return [[line] for line in text.splitlines() if line.strip()]
+
+
 def items(env: Mapping[str, str], name: str) -> list[str]:
-    """A list input: one item a line, or comma-separated."""
-    return [item.strip() for item in re.split(r"[\n,]", raw(env, name)) if item.strip()]
+    """A list input: one item a line, or comma-separated (a quoted item is split at its commas too,
+    as getList splits it)."""
+    found = [part for row in _records(env, name) for field in row for part in field.split(",")]
+    return [item.strip() for item in found if item.strip()]
 
 
 def lines(env: Mapping[str, str], name: str) -> list[str]:
-    """A list input whose items hold commas (type=registry,ref=...): one item a line."""
-    return [line.strip() for line in raw(env, name).splitlines() if line.strip()]
+    """A list input whose items hold commas (type=registry,ref=...): one item a line, or a quoted
+    item over several (getList's ignoreComma)."""
+    return [line.strip() for line in (",".join(row) for row in _records(env, name)) if line.strip()]
 
 
 def pairs(env: Mapping[str, str], name: str) -> dict[str, str]:
-    """NAME=VALUE a line (values may hold commas and further `=`)."""
+    """NAME=VALUE an item, as `lines` reads them (values may hold commas and further `=`)."""
     values: dict[str, str] = {}
-    for number, text in enumerate(raw(env, name).splitlines(), 1):
-        if not text.strip():
-            continue
-        key, eq, value = text.strip().partition("=")
+    for number, text in enumerate(lines(env, name), 1):
+        key, eq, value = text.partition("=")
         if not eq or not key.strip():
             raise InputError(
                 f"input {name}, line {number}: expected NAME=VALUE",
