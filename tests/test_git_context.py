@@ -147,6 +147,21 @@ def app_files(base: str, marker: str, prefix: str = "") -> dict[str, str]:
     }
 
 
+def api_paths(server: GitServer) -> list[str]:
+    """The paths the GitHub API stand-in was asked, in order."""
+    return [request.path for request in server.requests if request.path.startswith("/api/v3/")]
+
+
+def on_server(env: dict[str, str], server: GitServer) -> dict[str, str]:
+    """A command's environment on the Git server's host, with its token as the job's."""
+    return {
+        **env,
+        "GITHUB_TOKEN": server.token,
+        "GITHUB_SERVER_URL": server.url,
+        "GITHUB_API_URL": server.api_url,
+    }
+
+
 def secret_forms(token: str) -> list[str]:
     return [token, base64.b64encode(f"x-access-token:{token}".encode()).decode()]
 
@@ -198,8 +213,7 @@ def test_context_git_through_the_main_stage(
     assert f"{git_server.url}/octo/app.git#{sha}" in out  # what BuildKit fetched, as the log says it
     fetched = [request for request in git_server.requests if request.path.startswith("/octo/app.git/")]
     assert fetched and all(request.authorized for request in fetched)
-    api = [request for request in git_server.requests if request.path.startswith("/api/v3/")]
-    assert [request.path for request in api] == ["/api/v3/repos/octo/app/contents/Dockerfile"]
+    assert api_paths(git_server) == ["/api/v3/repos/octo/app/contents/Dockerfile"]
     everything = unmasked(out, git_server.token) + json.dumps(main.outputs) + json.dumps(main.exported)
     everything += main.summary
     for form in secret_forms(git_server.token):
@@ -229,8 +243,7 @@ def test_a_git_url_through_registries_build(
     assert result.code == 0, result.text
     assert "Built sha256:" in result.out
     assert dockerd.docker("run", "--rm", tag, "cat", "/hello").stdout == marker + "\n"
-    api = [request.path for request in git_server.requests if request.path.startswith("/api/v3/")]
-    assert api == ["/api/v3/repos/octo/tools/contents/images/app/Dockerfile"]
+    assert api_paths(git_server) == ["/api/v3/repos/octo/tools/contents/images/app/Dockerfile"]
     for form in secret_forms(git_server.token):
         assert form not in result.text
 
@@ -292,8 +305,7 @@ def test_a_git_url_through_registries_check_and_images(
     through the contents endpoint, each base image then asked of its registry (real Distribution)."""
     dockerfile = f"FROM {private_registry.reference} AS base\nFROM base\nCOPY hello /hello\n"
     git_server.repository("octo/tools", {"images/app/Dockerfile": dockerfile, "images/app/hello": "hi\n"})
-    environment = {**env, "GITHUB_TOKEN": git_server.token, "GITHUB_SERVER_URL": git_server.url,
-                   "GITHUB_API_URL": git_server.api_url}  # fmt: skip
+    environment = on_server(env, git_server)
     url = f"{git_server.url}/octo/tools.git#main:images/app"
 
     listed = registries(environment, "images", url, "--json")
@@ -307,8 +319,7 @@ def test_a_git_url_through_registries_check_and_images(
     unchecked = registries(environment, "check", url)  # without its credentials: the pull is refused
     assert unchecked.code == 1
     assert private_registry.reference in unchecked.err
-    api = [request.path for request in git_server.requests if request.path.startswith("/api/v3/")]
-    assert set(api) == {"/api/v3/repos/octo/tools/contents/images/app/Dockerfile"}
+    assert set(api_paths(git_server)) == {"/api/v3/repos/octo/tools/contents/images/app/Dockerfile"}
     assert all(request.authorized for request in git_server.requests)
     for form in secret_forms(git_server.token):
         assert form not in listed.text + checked.text + unchecked.text
@@ -318,8 +329,7 @@ def test_a_git_url_whose_dockerfile_cannot_be_read_is_an_error_for_check(
     env: dict[str, str], git_server: GitServer
 ) -> None:
     """Where a build goes on without its pre-flight, `check` and `images` have nothing to answer."""
-    environment = {**env, "GITHUB_SERVER_URL": git_server.url, "GITHUB_API_URL": git_server.api_url,
-                   "GITHUB_TOKEN": git_server.token}  # fmt: skip
+    environment = on_server(env, git_server)
     elsewhere = "https://git.example.org/octo/app.git#main"
     for command in ("check", "images"):
         result = registries(environment, command, elsewhere)

@@ -235,14 +235,13 @@ class _RetryThrottled:
     or 429 is not retried here: the transport has retried it already."""
 
     def __init__(self, transport: Transport) -> None:
+        from botocore.retries.standard import ThrottledRetryableChecker, TransientRetryableChecker
+
         self.transport = transport
+        self.checkers = (ThrottledRetryableChecker(), TransientRetryableChecker())
 
     def __call__(self, response: Any = None, attempts: int = 1, **_: Any) -> float | None:
-        from botocore.retries.standard import (
-            RetryContext,
-            ThrottledRetryableChecker,
-            TransientRetryableChecker,
-        )
+        from botocore.retries.standard import RetryContext
 
         if response is None or attempts > self.transport.options.retries:
             return None
@@ -250,8 +249,7 @@ class _RetryThrottled:
         if http.status_code >= 500 or http.status_code == 429:
             return None
         context = RetryContext(attempt_number=attempts, parsed_response=parsed, http_response=http)
-        checkers = (ThrottledRetryableChecker(), TransientRetryableChecker())
-        if not any(checker.is_retryable(context) for checker in checkers):
+        if not any(checker.is_retryable(context) for checker in self.checkers):
             return None
         return self.transport.backoff(attempts)
 

@@ -14,6 +14,7 @@ from private_registries.store import Store, open_store
 from private_registries.store.options import StoreOptions
 
 if TYPE_CHECKING:  # HTTP and Dockerfile parsing load only for the commands that use them
+    from private_registries.context import Context
     from private_registries.dockerfile import DockerfileOptions
     from private_registries.keychain import Keychain
 
@@ -57,13 +58,19 @@ def registries(
 
 
 def keychain(args: argparse.Namespace, env: Mapping[str, str], held: Sequence[Registry]) -> Keychain:
-    """The held registries, with the job's GitHub token and the command line's ECR defaults."""
+    """The held registries, with the command's context (see `context`)."""
+    from private_registries.keychain import Keychain
+
+    return Keychain(held, context(args, env))
+
+
+def context(args: argparse.Namespace, env: Mapping[str, str]) -> Context:
+    """HTTP, the job's GitHub token, and the command line's ECR and keyless defaults."""
     from private_registries import gha
     from private_registries.context import Context, github_token_from
-    from private_registries.keychain import Keychain
     from private_registries.transport import Transport, TransportOptions
 
-    context = Context(
+    return Context(
         env=env,
         transport=Transport(TransportOptions.from_env(env)),
         github_token=github_token_from(env),
@@ -72,7 +79,6 @@ def keychain(args: argparse.Namespace, env: Mapping[str, str], held: Sequence[Re
         fork_pull_request=gha.is_fork_pull_request(env),
         **identity_defaults(args),
     )
-    return Keychain(held, context)
 
 
 def identity_defaults(args: argparse.Namespace) -> dict[str, str | None]:
